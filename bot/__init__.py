@@ -1,0 +1,1 @@
+"""Aftercare follow-up bot for aesthetic clinics."""

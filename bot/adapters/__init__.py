@@ -1,0 +1,1 @@
+"""Adapters: the services' ports over real I/O."""

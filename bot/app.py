@@ -1,0 +1,190 @@
+"""The composition root: builds the context, the Telegram application, the jobs, and runs them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import signal
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram.ext import Application, ApplicationBuilder
+from telegram.request import HTTPXRequest
+
+import jobs
+from bot.adapters.telegram import TelegramSender
+from bot.clock import Clock, ScaledClock
+from bot.config import Settings
+from bot.db.engine import make_engine, make_sessionmaker
+from bot.db.migrate import current_revision, head_revision, upgrade_async
+from bot.errors import ConfigError
+from bot.domain.plan import QuietHours
+from bot.handlers import polling, registry
+from bot.i18n import I18n
+from bot.services.callbacks import CallbackSigner
+from bot.services.context import Clinic, Context
+from bot.services.dispatch import Dispatcher
+from bot.services.protocols import load_protocols
+from bot.services.ratelimit import RateLimiter
+from jobs import dispatch as dispatch_job
+
+log = logging.getLogger(__name__)
+AnyApp = Application[Any, Any, Any, Any, Any, Any]
+
+
+class RedactToken(logging.Filter):
+    """No bot token in any log line: httpx and PTB put request URLs in their messages."""
+
+    _pattern = re.compile(r"bot\d+:[A-Za-z0-9_-]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self._pattern.search(message):
+            record.msg = self._pattern.sub("bot<token>", message)
+            record.args = None
+        return True
+
+
+def setup_logging(level: int = logging.INFO) -> None:
+    handler = logging.StreamHandler()
+    handler.addFilter(RedactToken())
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # httpx logs every request URL (with the token) at INFO
+    for noisy in ("httpx", "httpcore", "apscheduler", "telegram.ext", "aiosqlite"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def clinic_from(settings: Settings) -> Clinic:
+    return Clinic(
+        name=settings.clinic_name,
+        phone=settings.clinic_phone,
+        emergency_number=settings.emergency_number,
+        timezone=settings.timezone,
+        quiet=QuietHours.parse(settings.quiet_hours),
+        staff_chat_id=settings.staff_chat_id,
+        default_language=settings.default_language,
+        invite_ttl=settings.invite_ttl,
+        bot_username=settings.bot_username,
+    )
+
+
+@contextlib.asynccontextmanager
+async def open_context(
+    settings: Settings, clock: Clock | None = None, *, migrate: bool = False
+) -> AsyncIterator[Context]:
+    """The services' context over a fresh engine, disposed of on the way out."""
+    if migrate:
+        await upgrade_async(settings.database_url)
+    engine: AsyncEngine = make_engine(settings.database_url)
+    try:
+        current = await current_revision(engine)
+    except Exception as err:
+        await engine.dispose()
+        raise ConfigError(f"AFTERCARE_DATABASE_URL: cannot open the database ({str(err).splitlines()[0][:200]})") from None
+    if current != head_revision():
+        await engine.dispose()
+        raise ConfigError("the database is not up to date: run `aftercare db upgrade` first")
+    token = settings.bot_token.get_secret_value() if settings.bot_token else "no-token"
+    try:
+        yield Context(
+            db=make_sessionmaker(engine),
+            clock=clock or ScaledClock(settings.clock_speed),
+            protocols=load_protocols(settings.protocols_dir),
+            i18n=I18n.shipped(settings.default_language),
+            clinic=clinic_from(settings),
+            signer=CallbackSigner(token.encode()),
+        )
+    finally:
+        await engine.dispose()
+
+
+def build_application(settings: Settings, token: str, ctx: Context) -> AnyApp:
+    api = settings.bot_api_url
+    application = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(f"{api}/bot")
+        .base_file_url(f"{api}/file/bot")
+        # our own poller stores updates before confirming them (see bot.handlers.polling)
+        .updater(None)
+        .request(HTTPXRequest(connection_pool_size=64, read_timeout=10, connect_timeout=5))
+        .get_updates_request(HTTPXRequest(connection_pool_size=2, read_timeout=30))
+        .build()
+    )
+    for handler in registry.handlers():
+        application.add_handler(handler)
+    application.add_error_handler(_log_error)
+    application.bot_data["ctx"] = ctx
+    application.bot_data["dispatcher"] = Dispatcher(
+        ctx, TelegramSender(application.bot), RateLimiter()
+    )
+    job_queue = application.job_queue
+    assert job_queue is not None
+    ctx.wake = lambda: dispatch_job.wake(job_queue)
+    return application
+
+
+async def _log_error(update: object, context: Any) -> None:
+    update_id = getattr(update, "update_id", None)
+    log.error("update %s failed: %s", update_id, type(context.error).__name__, exc_info=context.error)
+
+
+class Runtime:
+    """The bot's main job: polling, handlers, the dispatcher and its wake-ups."""
+
+    def __init__(self, application: AnyApp, ctx: Context) -> None:
+        self.application = application
+        self.ctx = ctx
+        self._poller: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        app = self.application
+        await app.initialize()
+        for lang in self.ctx.i18n.languages:
+            await app.bot.set_my_commands(
+                registry.menu(self.ctx.i18n, lang),
+                language_code=None if lang == self.ctx.i18n.default else lang,
+            )
+        dispatcher = app.bot_data["dispatcher"]
+        assert isinstance(dispatcher, Dispatcher)
+        recovered = await dispatcher.recover()
+        if recovered:
+            log.warning("%s messages were mid-send when the last process stopped", recovered)
+        await app.start()
+        assert app.job_queue is not None
+        jobs.register(app.job_queue)
+        self._poller = asyncio.create_task(polling.poll_forever(app), name="poller")
+
+    async def stop(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+        app = self.application
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+
+
+async def run(settings: Settings) -> None:
+    """`aftercare run`: until SIGINT or SIGTERM."""
+    token = settings.require_token()
+    setup_logging()
+    async with open_context(settings, migrate=True) as ctx:
+        runtime = Runtime(build_application(settings, token, ctx), ctx)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await runtime.start()
+        log.info("aftercare bot running (clock speed %s)", settings.clock_speed)
+        try:
+            await stop.wait()
+        finally:
+            await runtime.stop()

@@ -1,0 +1,123 @@
+"""Settings: the one reader of the environment (prefix AFTERCARE_, a .env file honoured)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.errors import ConfigError
+
+TELEGRAM_API_URL = "https://api.telegram.org"
+_QUIET = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept plain sqlite:// and postgresql:// URLs; the app runs on their async drivers."""
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url.removeprefix("sqlite:///")
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+asyncpg://" + url.split("://", 1)[1]
+    if url.startswith(("sqlite+aiosqlite:///", "postgresql+asyncpg://")):
+        return url
+    raise ValueError("use a sqlite:///path or postgresql://user@host/db URL")
+
+
+class Settings(BaseSettings):
+    """Everything the bot can be told from outside; read once in the entry point."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="AFTERCARE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str = Field(default_factory=lambda: f"sqlite:///{Path.cwd() / 'aftercare.db'}")
+    bot_token: SecretStr | None = None
+    bot_api_url: str = TELEGRAM_API_URL
+    staff_chat_id: int | None = None
+    timezone: str = "UTC"
+    clinic_name: str = "Your clinic"
+    clinic_phone: str = ""
+    emergency_number: str = "112"
+    quiet_hours: str = "21:00-08:00"
+    protocols_dir: Path | None = None
+    clock_speed: float = 1.0
+    default_language: str = "en"
+    invite_days: int = 7
+    bot_username: str = "aftercare_bot"
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        return normalise_database_url(value)
+
+    @field_validator("bot_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use a name like Europe/Paris)") from None
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        if not _QUIET.match(value.strip()):
+            raise ValueError("must look like 21:00-08:00")
+        return value.strip()
+
+    @field_validator("clock_speed")
+    @classmethod
+    def _clock_speed(cls, value: float) -> float:
+        if not 0 < value <= 10_000_000:
+            raise ValueError("must be a positive number of simulated seconds per real second")
+        return value
+
+    @field_validator("protocols_dir")
+    @classmethod
+    def _protocols_dir(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_dir():
+            raise ValueError(f"{value} is not a directory")
+        return value
+
+    @property
+    def clinic_zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def invite_ttl(self) -> dt.timedelta:
+        return dt.timedelta(days=self.invite_days)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def require_token(self) -> str:
+        if self.bot_token is None or not self.bot_token.get_secret_value().strip():
+            raise ConfigError("AFTERCARE_BOT_TOKEN is not set: give the bot token from @BotFather")
+        token = self.bot_token.get_secret_value().strip()
+        if not re.fullmatch(r"\d+:[A-Za-z0-9_-]+", token):
+            raise ConfigError("AFTERCARE_BOT_TOKEN is malformed: expected digits, ':' and a key")
+        return token
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings; a bad one becomes one ConfigError line naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as err:
+        first = err.errors()[0]
+        name = "AFTERCARE_" + str(first["loc"][0]).upper() if first["loc"] else "AFTERCARE_*"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{name}: {message}") from None

@@ -1,0 +1,220 @@
+"""The tables: patients, invites, sessions, the outbox of scheduled messages, staff, audit, inbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy import Enum as SaEnum
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from bot.db.types import UtcDateTime
+
+# Stable constraint names, so migrations name the same thing on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dt.datetime: UtcDateTime(), dict[str, Any]: JSON()}
+
+
+def _enum(cls: type[enum.Enum]) -> SaEnum:
+    # Stored as plain strings (no native ENUM type): adding a value needs no type migration.
+    return SaEnum(
+        cls,
+        native_enum=False,
+        create_constraint=False,
+        length=24,
+        values_callable=lambda e: [m.value for m in e],
+    )
+
+
+class PatientStatus(enum.StrEnum):
+    INVITED = "invited"
+    ACTIVE = "active"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+    UNREACHABLE = "unreachable"
+
+
+class SessionStatus(enum.StrEnum):
+    PLANNED = "planned"
+    CANCELLED = "cancelled"
+
+
+class MessageStatus(enum.StrEnum):
+    PENDING = "pending"  # waiting for its due time (also: held while the patient cannot receive)
+    SENDING = "sending"  # claimed by one worker
+    SENT = "sent"
+    FAILED = "failed"  # Telegram refused it for good
+    EXPIRED = "expired"  # no longer useful: not sent late
+    UNCERTAIN = "uncertain"  # may have arrived; never repeated for patients
+    SKIPPED = "skipped"  # already past its useful time, or squeezed out by quiet hours, at planning
+    CANCELLED = "cancelled"  # session cancelled or patient stopped
+
+
+UNSENT = (MessageStatus.PENDING, MessageStatus.SKIPPED, MessageStatus.CANCELLED)
+
+
+class Audience(enum.StrEnum):
+    PATIENT = "patient"
+    STAFF = "staff"
+
+
+class StaffRole(enum.StrEnum):
+    NURSE = "nurse"
+    CLINICIAN = "clinician"
+    ADMIN = "admin"
+
+
+class UpdateStatus(enum.StrEnum):
+    RECEIVED = "received"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class Patient(Base):
+    __tablename__ = "patient"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(16))
+    timezone: Mapped[str] = mapped_column(String(64))
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    status: Mapped[PatientStatus] = mapped_column(_enum(PatientStatus))
+    consent_at: Mapped[dt.datetime | None]
+    # set when staff were told the patient blocked the bot, so they are told once
+    unreachable_reported_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime]
+
+    sessions: Mapped[list[TreatmentSession]] = relationship(back_populates="patient")
+
+
+class Invite(Base):
+    __tablename__ = "invite"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+    # the Telegram user who opened the link and is being asked for consent
+    opened_by: Mapped[int | None] = mapped_column(BigInteger)
+    opened_at: Mapped[dt.datetime | None]
+    used_at: Mapped[dt.datetime | None]
+
+
+class TreatmentSession(Base):
+    __tablename__ = "treatment_session"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"), index=True)
+    treatment: Mapped[str] = mapped_column(String(64))
+    area: Mapped[str] = mapped_column(String(120))
+    starts_at: Mapped[dt.datetime]
+    status: Mapped[SessionStatus] = mapped_column(_enum(SessionStatus))
+    created_at: Mapped[dt.datetime]
+
+    patient: Mapped[Patient] = relationship(back_populates="sessions")
+    messages: Mapped[list[ScheduledMessage]] = relationship(back_populates="session")
+
+
+class ScheduledMessage(Base):
+    """The outbox: one row a message, the only place the schedule lives."""
+
+    __tablename__ = "scheduled_message"
+    __table_args__ = (
+        UniqueConstraint("session_id", "step_key", name="uq_scheduled_message_session_step"),
+        Index("ix_scheduled_message_due", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    audience: Mapped[Audience] = mapped_column(_enum(Audience))
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("treatment_session.id", ondelete="CASCADE")
+    )
+    patient_id: Mapped[int | None] = mapped_column(
+        ForeignKey("patient.id", ondelete="CASCADE"), index=True
+    )
+    # staff notices go to a fixed chat with a text rendered when they are queued
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    body: Mapped[str | None] = mapped_column(Text)
+    step_key: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(24))
+    due_at: Mapped[dt.datetime]
+    useful_until: Mapped[dt.datetime]
+    status: Mapped[MessageStatus] = mapped_column(_enum(MessageStatus))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    claimed_at: Mapped[dt.datetime | None]
+    sent_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime]
+
+    session: Mapped[TreatmentSession | None] = relationship(back_populates="messages")
+
+
+class StaffMember(Base):
+    __tablename__ = "staff_member"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[StaffRole] = mapped_column(_enum(StaffRole))
+    created_at: Mapped[dt.datetime]
+
+
+class AuditEvent(Base):
+    """Who did what and when; ids only, never what a patient wrote."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class InboundUpdate(Base):
+    """Every Telegram update, stored before it is confirmed to Telegram."""
+
+    __tablename__ = "inbound_update"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    received_at: Mapped[dt.datetime]
+    status: Mapped[UpdateStatus] = mapped_column(_enum(UpdateStatus))
+    # dropped once handled: the database keeps no more of what a patient wrote than it needs
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    processed_at: Mapped[dt.datetime | None]
+
+
+class StartAttempt(Base):
+    """Wrong invite tokens per Telegram user, to slow down guessing."""
+
+    __tablename__ = "start_attempt"
+
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failed_at: Mapped[dt.datetime]
+    blocked_until: Mapped[dt.datetime | None]

@@ -1,0 +1,1 @@
+"""Pure rules: plans from protocols, triage, escalation timing. Standard library only."""

@@ -1,0 +1,359 @@
+"""Aftercare protocols as data: the TOML file format, its validation and its value types.
+
+A protocol file describes the aftercare plan for one treatment kind:
+
+    treatment = "face"                 # key used on the command line
+    title = "Mesotherapy: face"        # staff-facing
+    restriction_days = 3               # informative; the steps carry the actual timing
+    [[step]]
+    key = "avoid-before"               # unique within the file, lowercase words and hyphens
+    kind = "tip"                       # a StepKind value
+    offset = "-3d"                     # from the session start, on the patient's wall clock
+    window = "09:00-20:00"             # optional local time-of-day window for sending
+    useful_for = "2d"                  # how long after its planned time it is still worth sending
+    text = "..."                       # English patient-facing text, the gettext msgid
+
+Parsing refuses every mistake a clinic can make when editing the file, and says where it is:
+the file, the step and the field.
+"""
+
+import datetime as dt
+import difflib
+import enum
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+# Telegram refuses messages over 4096 characters; translations usually run longer than the
+# English, so the English text keeps that much headroom.
+MAX_TEXT_LENGTH: Final = 3500
+
+_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_DURATION = re.compile(r"(?P<sign>-)?(?:(?P<days>\d+)d)?(?:(?P<hours>\d+)h)?(?:(?P<minutes>\d+)m)?")
+_TIME_OF_DAY = re.compile(r"(\d{2}):(\d{2})")
+_TIME_RANGE = re.compile(r"(\d{2}:\d{2})-(\d{2}:\d{2})")
+_TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
+
+_DURATION_EXAMPLE: Final = "a duration like -3d, 2h or 1d12h"
+_WINDOW_EXAMPLE: Final = "a time window like 09:00-20:00"
+
+
+class StepKind(enum.StrEnum):
+    """What a step does; the file names it by value, so new kinds only need a member here."""
+
+    TIP = "tip"
+    REMINDER = "reminder"
+
+
+class ProtocolError(ValueError):
+    """A protocol file cannot be used; the message names the file, the step and the field."""
+
+    def __init__(
+        self,
+        source: str,
+        problem: str,
+        *,
+        step: str | None = None,
+        field: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        self.source = source
+        self.problem = problem
+        self.step = step
+        self.field = field
+        self.line = line
+        where = [source]
+        if line is not None:
+            where.append(f"line {line}")
+        if step is not None:
+            # a step whose key is unusable is named by its position, which is not a key
+            where.append(f"step {step}" if step.startswith("#") else f"step {step!r}")
+        if field is not None:
+            where.append(f"field {field!r}")
+        super().__init__(": ".join([*where, problem]))
+
+
+def parse_duration(text: str) -> dt.timedelta:
+    """`-3d`, `1d12h`, `30m`, `0m` → a timedelta; ValueError for anything else."""
+    match = _DURATION.fullmatch(text)
+    if match is None or not any(match.group(part) for part in ("days", "hours", "minutes")):
+        raise ValueError(f"{text!r} is not {_DURATION_EXAMPLE}")
+    try:
+        duration = dt.timedelta(
+            days=int(match["days"] or 0),
+            hours=int(match["hours"] or 0),
+            minutes=int(match["minutes"] or 0),
+        )
+    except OverflowError:
+        raise ValueError(f"{text!r} is too long a duration") from None
+    return -duration if match["sign"] else duration
+
+
+def format_duration(duration: dt.timedelta) -> str:
+    """The canonical text of a duration, the inverse of parse_duration (`36h` → `1d12h`)."""
+    minute = dt.timedelta(minutes=1)
+    if duration % minute:
+        raise ValueError(f"{duration} is not a whole number of minutes")
+    days, rest = divmod(abs(duration) // minute, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    parts = [f"{n}{unit}" for n, unit in ((days, "d"), (hours, "h"), (minutes, "m")) if n]
+    sign = "-" if duration < dt.timedelta(0) else ""
+    return sign + ("".join(parts) or "0m")
+
+
+def parse_time_of_day(text: str) -> dt.time:
+    """`09:00` → a naive time of day; ValueError for anything else."""
+    match = _TIME_OF_DAY.fullmatch(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not a time of day like 09:00")
+    hour, minute = int(match[1]), int(match[2])
+    if hour > 23 or minute > 59:
+        raise ValueError(f"{text!r} is not a time of day between 00:00 and 23:59")
+    return dt.time(hour, minute)
+
+
+def format_time_of_day(t: dt.time) -> str:
+    return f"{t.hour:02d}:{t.minute:02d}"
+
+
+def parse_time_range(text: str) -> tuple[dt.time, dt.time]:
+    """`HH:MM-HH:MM` → (start, end), in no particular order; ValueError for anything else."""
+    match = _TIME_RANGE.fullmatch(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not a time range like 09:00-20:00")
+    return parse_time_of_day(match[1]), parse_time_of_day(match[2])
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """A local time-of-day window within one day; both ends may be used for sending."""
+
+    start: dt.time
+    end: dt.time
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is not None or self.end.tzinfo is not None:
+            raise ValueError("a time window holds wall-clock times, without a time zone")
+        if self.start >= self.end:
+            raise ValueError(f"the window {self} must start before it ends, on the same day")
+
+    def contains(self, t: dt.time) -> bool:
+        return self.start <= t <= self.end
+
+    def __str__(self) -> str:
+        return f"{format_time_of_day(self.start)}-{format_time_of_day(self.end)}"
+
+
+def parse_window(text: str) -> TimeWindow:
+    """`09:00-20:00` → a TimeWindow; ValueError unless it is well formed and start < end."""
+    try:
+        start, end = parse_time_range(text)
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not {_WINDOW_EXAMPLE} ({exc})") from None
+    if start >= end:
+        raise ValueError(f"{text!r} must start before it ends (a window stays within one day)")
+    return TimeWindow(start, end)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One entry of a protocol: when it is due, what it says, and how long it stays useful."""
+
+    key: str
+    kind: StepKind
+    offset: dt.timedelta
+    window: TimeWindow | None
+    useful_for: dt.timedelta
+    text: str
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """The aftercare plan for one treatment kind; `source` says which file it came from."""
+
+    treatment: str
+    title: str
+    restriction_days: int
+    steps: tuple[Step, ...]
+    source: str
+
+    def step(self, key: str) -> Step:
+        for step in self.steps:
+            if step.key == key:
+                return step
+        raise KeyError(key)
+
+
+_PROTOCOL_FIELDS: Final = ("treatment", "title", "restriction_days", "step")
+_STEP_FIELDS: Final = ("key", "kind", "offset", "window", "useful_for", "text")
+
+
+def parse_protocol(text: str, source: str) -> Protocol:
+    """Parses and validates one protocol file's text; `source` names it in every error."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _syntax_error(exc, source) from exc
+    table = _Table(data, source, step=None)
+    table.refuse_unknown(_PROTOCOL_FIELDS)
+    treatment = table.name("treatment")
+    title = table.string("title", "a short title")
+    if not title.strip():
+        raise table.error("title", "must not be empty")
+    restriction_days = table.integer("restriction_days")
+    if restriction_days < 0:
+        raise table.error("restriction_days", f"must be zero or more, got {restriction_days}")
+    steps = tuple(_parse_steps(table))
+    return Protocol(treatment, title.strip(), restriction_days, steps, source)
+
+
+def _syntax_error(exc: tomllib.TOMLDecodeError, source: str) -> ProtocolError:
+    # tomllib only reports the position inside its message (a `lineno` attribute comes in 3.14)
+    message = str(exc)
+    position = _TOML_POSITION.search(message)
+    if position is None:
+        return ProtocolError(source, f"not valid TOML: {message}")
+    detail = message[: position.start()]
+    return ProtocolError(
+        source,
+        f"not valid TOML: {detail} (column {position[2]})",
+        line=int(position[1]),
+    )
+
+
+def _parse_steps(table: "_Table") -> list[Step]:
+    raw = table.required("step")
+    if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
+        raise table.error("step", f"expected [[step]] tables, got {_describe(raw)}")
+    if not raw:
+        raise table.error("step", "at least one [[step]] is needed")
+    steps: list[Step] = []
+    first_seen: dict[str, int] = {}
+    for number, item in enumerate(raw, start=1):
+        step = _parse_step(item, table.source, number)
+        if step.key in first_seen:
+            raise ProtocolError(
+                table.source,
+                f"{step.key!r} is already the key of step #{first_seen[step.key]}; "
+                "keys must be unique",
+                step=step.key,
+                field="key",
+            )
+        first_seen[step.key] = number
+        steps.append(step)
+    return steps
+
+
+def _parse_step(values: Mapping[str, object], source: str, number: int) -> Step:
+    key_value = values.get("key")
+    label = f"#{number}"
+    if isinstance(key_value, str) and _NAME.fullmatch(key_value):
+        label = key_value
+    table = _Table(values, source, step=label)
+    table.refuse_unknown(_STEP_FIELDS)
+    key = table.name("key")
+    kind_text = table.string("kind", "a step kind")
+    try:
+        kind = StepKind(kind_text)
+    except ValueError:
+        known = ", ".join(kind.value for kind in StepKind)
+        raise table.error("kind", f"{kind_text!r} is not one of: {known}") from None
+    offset = table.duration("offset")
+    window = None
+    if "window" in values:
+        window_text = table.string("window", _WINDOW_EXAMPLE)
+        try:
+            window = parse_window(window_text)
+        except ValueError as exc:
+            raise table.error("window", str(exc)) from None
+    useful_for = table.duration("useful_for")
+    if useful_for <= dt.timedelta(0):
+        shown = format_duration(useful_for)
+        raise table.error("useful_for", f"must be longer than zero, got {shown!r}")
+    text = table.string("text", "the English message text").strip()
+    if not text:
+        raise table.error("text", "must not be empty")
+    if len(text) > MAX_TEXT_LENGTH:
+        raise table.error(
+            "text",
+            f"is {len(text)} characters long; the limit is {MAX_TEXT_LENGTH}, "
+            "so that a translation still fits in one Telegram message",
+        )
+    return Step(key, kind, offset, window, useful_for, text)
+
+
+@dataclass(frozen=True)
+class _Table:
+    """One TOML table being read, with what it takes to say where a problem is."""
+
+    values: Mapping[str, object]
+    source: str
+    step: str | None
+
+    def error(self, field: str, problem: str) -> ProtocolError:
+        return ProtocolError(self.source, problem, step=self.step, field=field)
+
+    def refuse_unknown(self, known: tuple[str, ...]) -> None:
+        # a misspelt optional field would otherwise be silently ignored
+        for field in self.values:
+            if field not in known:
+                close = difflib.get_close_matches(field, known, n=1)
+                hint = f"did you mean {close[0]!r}?" if close else "known: " + ", ".join(known)
+                raise self.error(field, f"unknown field; {hint}")
+
+    def required(self, field: str) -> object:
+        if field not in self.values:
+            raise self.error(field, "missing")
+        return self.values[field]
+
+    def string(self, field: str, expected: str) -> str:
+        value = self.required(field)
+        if not isinstance(value, str):
+            raise self.error(field, f"expected a string ({expected}), got {_describe(value)}")
+        return value
+
+    def integer(self, field: str) -> int:
+        value = self.required(field)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise self.error(field, f"expected a whole number, got {_describe(value)}")
+        return value
+
+    def name(self, field: str) -> str:
+        value = self.string(field, "lowercase letters, digits and hyphens")
+        if _NAME.fullmatch(value) is None:
+            raise self.error(
+                field,
+                f"{value!r} must be lowercase letters and digits, "
+                "with single hyphens between words (like eye-area)",
+            )
+        return value
+
+    def duration(self, field: str) -> dt.timedelta:
+        value = self.string(field, _DURATION_EXAMPLE)
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            raise self.error(field, str(exc)) from None
+
+
+def _describe(value: object) -> str:
+    match value:
+        case bool():
+            kind = "a boolean"
+        case int():
+            kind = "an integer"
+        case float():
+            kind = "a decimal number"
+        case str():
+            kind = "a string"
+        case list():
+            return "an array"
+        case dict():
+            return "a table"
+        case dt.datetime() | dt.date() | dt.time():
+            kind = "a date or time"
+        case _:
+            return type(value).__name__
+    return f"{kind} ({value!r})" if len(repr(value)) <= 40 else kind

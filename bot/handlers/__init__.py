@@ -1,0 +1,1 @@
+"""Telegram in: parse an update, call one service, reply."""

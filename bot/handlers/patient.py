@@ -1,0 +1,238 @@
+"""Patient side of the chat: invite links, consent, help, schedule, stop, resume, and the rest."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+
+from bot.handlers.common import AppContext, contact_line, deps, reply, user_id
+from bot.db.models import PatientStatus
+from bot.i18n import N_
+from bot.services import enrolment, patient_chat
+from bot.services.context import Context
+from bot.services.enrolment import ConsentOutcome, OpenOutcome
+
+CONSENT = "consent"
+
+_OPEN_ANSWERS = {
+    OpenOutcome.WRONG: N_(
+        "This link doesn't work. Please check that you opened the whole link, "
+        "or ask your clinic for a new personal link."
+    ),
+    OpenOutcome.USED: N_(
+        "This link has already been used. If you need to connect again, "
+        "ask your clinic for a new personal link."
+    ),
+    OpenOutcome.EXPIRED: N_("This link has expired. Please ask your clinic for a new personal link."),
+    OpenOutcome.ALREADY_LINKED: N_("You're already connected. Send /help to see what I can do."),
+}
+_CONSENT_ANSWERS = {
+    ConsentOutcome.NOT_YOURS: N_(
+        "This button isn't for you. Please open your own personal link from your clinic."
+    ),
+    ConsentOutcome.USED: N_(
+        "This link has already been used. Ask your clinic for a new personal link."
+    ),
+    ConsentOutcome.EXPIRED: N_("This link has expired. Please ask your clinic for a new personal link."),
+    ConsentOutcome.ALREADY_LINKED: N_("You're already connected. Send /help to see what I can do."),
+}
+_KIND_LABELS = {"tip": N_("Care tip"), "reminder": N_("Reminder")}
+
+
+def _lang(ctx: Context, update: Update) -> str:
+    user = update.effective_user
+    return ctx.i18n.language(user.language_code if user else None)
+
+
+async def not_linked(update: Update, ctx: Context) -> None:
+    await reply(
+        update,
+        ctx.i18n.t(
+            _lang(ctx, update),
+            "Hello! I send aftercare advice to patients of {clinic}. To connect, open the personal "
+            "link your clinic gave you. If you don't have one, ask your clinic for your personal "
+            "link.",
+            clinic=ctx.clinic.name,
+        ),
+    )
+
+
+async def start(update: Update, context: AppContext) -> None:
+    """`/start <token>` from an invite link; plain `/start` for everyone else."""
+    ctx = deps(context)
+    token = context.args[0] if context.args else ""
+    if not token:
+        patient = await patient_chat.who(ctx, user_id(update))
+        if patient is None:
+            await not_linked(update, ctx)
+        else:
+            await help_command(update, context)
+        return
+    opened = await enrolment.open_invite(ctx, token, user_id(update))
+    lang = opened.language or _lang(ctx, update)
+    if opened.outcome == OpenOutcome.SLOW_DOWN:
+        assert opened.retry_at is not None
+        when = ctx.i18n.when(lang, opened.retry_at, ctx.clinic.timezone, "HH:mm")
+        await reply(
+            update,
+            ctx.i18n.t(
+                lang,
+                "Too many links that don't work. Please wait until {time} and try again, or ask "
+                "your clinic for a new personal link.",
+                time=when,
+            ),
+        )
+        return
+    if opened.outcome != OpenOutcome.CONSENT_NEEDED:
+        await reply(update, ctx.i18n.t(lang, _OPEN_ANSWERS[opened.outcome]))
+        return
+    assert opened.invite_id is not None
+    text = ctx.i18n.t(
+        lang,
+        "Hello {name}! I'm the aftercare assistant of {clinic}.\n\n"
+        "What I do: after your treatment I send you short care tips and reminders, "
+        "at sensible times of day.\n"
+        "What I keep: your name, your Telegram account, your treatment dates and the messages "
+        "I send you. Your clinic can see them. You can stop me at any time with /stop.\n\n"
+        "I don't replace your clinic.",
+        name=opened.patient_name,
+        clinic=ctx.clinic.name,
+    )
+    text += " " + contact_line(ctx, lang) + "\n\n" + ctx.i18n.t(lang, "Do you agree?")
+    button = InlineKeyboardButton(
+        ctx.i18n.t(lang, "I agree"), callback_data=ctx.signer.sign(CONSENT, opened.invite_id)
+    )
+    await reply(update, text, reply_markup=InlineKeyboardMarkup([[button]]))
+
+
+async def consent(update: Update, context: AppContext) -> None:
+    ctx = deps(context)
+    query = update.callback_query
+    assert query is not None
+    payload = ctx.signer.verify(query.data)
+    if payload is None or payload.action != CONSENT:
+        await stray_button(update, context)
+        return
+    result = await enrolment.give_consent(ctx, payload.ref, query.from_user.id)
+    lang = result.language or _lang(ctx, update)
+    await query.answer()
+    if result.outcome != ConsentOutcome.LINKED:
+        await reply(update, ctx.i18n.t(lang, _CONSENT_ANSWERS[result.outcome]))
+        return
+    try:
+        await query.edit_message_reply_markup(reply_markup=None)
+    except BadRequest:
+        pass  # already without buttons (the same press handled twice)
+    await reply(
+        update,
+        ctx.i18n.t(
+            lang,
+            "Thank you, you're all set. I'll send each message at the right time. "
+            "Send /schedule to see what's coming, or /help for everything I can do.",
+        ),
+    )
+
+
+async def stray_button(update: Update, context: AppContext) -> None:
+    """A press we did not sign, or one for something that is over: nothing changes."""
+    ctx = deps(context)
+    query = update.callback_query
+    assert query is not None
+    await query.answer(ctx.i18n.t(_lang(ctx, update), "This button no longer works."))
+
+
+async def help_command(update: Update, context: AppContext) -> None:
+    from bot.handlers.registry import COMMANDS
+
+    ctx = deps(context)
+    patient = await patient_chat.who(ctx, user_id(update))
+    if patient is None:
+        await not_linked(update, ctx)
+        return
+    lines = [ctx.i18n.t(patient.language, "Here is what I can do:")]
+    lines += [f"/{c.name} — {ctx.i18n.t(patient.language, c.description)}" for c in COMMANDS]
+    lines += ["", contact_line(ctx, patient.language)]
+    await reply(update, "\n".join(lines))
+
+
+async def schedule(update: Update, context: AppContext) -> None:
+    ctx = deps(context)
+    found = await patient_chat.upcoming(ctx, user_id(update))
+    if found is None:
+        await not_linked(update, ctx)
+        return
+    patient, lang = found.patient, found.patient.language
+    if patient.status == PatientStatus.STOPPED:
+        await reply(
+            update, ctx.i18n.t(lang, "Your messages are stopped. Send /resume to get them again.")
+        )
+        return
+    if not found.messages:
+        await reply(update, ctx.i18n.t(lang, "Nothing is planned for you right now."))
+        return
+    lines = [ctx.i18n.t(lang, "Coming up (your local time):")]
+    for row in found.messages:
+        when = ctx.i18n.when(lang, row.due_at, patient.timezone)
+        label = ctx.i18n.t(lang, _KIND_LABELS.get(row.kind, N_("Message")))
+        lines.append(f"• {when} — {label}")
+    await reply(update, "\n".join(lines))
+
+
+async def stop(update: Update, context: AppContext) -> None:
+    ctx = deps(context)
+    change, patient = await patient_chat.stop(ctx, user_id(update))
+    if patient is None:
+        await not_linked(update, ctx)
+        return
+    lang = patient.language
+    if change == patient_chat.Change.ALREADY:
+        text = ctx.i18n.t(lang, "Your messages are already stopped. Send /resume to get them again.")
+    else:
+        text = ctx.i18n.t(
+            lang,
+            "Done: I won't send you any more messages, and your clinic has been told. "
+            "Send /resume if you change your mind.",
+        )
+    await reply(update, text)
+
+
+async def resume(update: Update, context: AppContext) -> None:
+    ctx = deps(context)
+    change, patient = await patient_chat.resume(ctx, user_id(update))
+    if patient is None:
+        await not_linked(update, ctx)
+        return
+    lang = patient.language
+    if change == patient_chat.Change.ALREADY:
+        text = ctx.i18n.t(lang, "Your messages are already on. Send /schedule to see what's coming.")
+    else:
+        text = ctx.i18n.t(
+            lang, "Welcome back! Your aftercare messages are on again. Send /schedule to see them."
+        )
+    await reply(update, text)
+
+
+async def unknown_command(update: Update, context: AppContext) -> None:
+    ctx = deps(context)
+    patient = await patient_chat.who(ctx, user_id(update))
+    if patient is None:
+        await not_linked(update, ctx)
+        return
+    await reply(
+        update,
+        ctx.i18n.t(patient.language, "I don't know that command. Send /help to see what I can do."),
+    )
+
+
+async def anything_else(update: Update, context: AppContext) -> None:
+    """Text, photos, stickers, voice, edits: a calm answer, and the way to reach the clinic."""
+    ctx = deps(context)
+    patient = await patient_chat.note_contact(ctx, user_id(update))
+    if patient is None:
+        await not_linked(update, ctx)
+        return
+    text = ctx.i18n.t(
+        patient.language,
+        "Thank you for your message. I can't read messages here, so it has not been passed on.",
+    )
+    await reply(update, text + " " + contact_line(ctx, patient.language))

@@ -1,0 +1,94 @@
+"""Translations: gettext catalogs from locales/, with an explicit language on every call."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+
+from bot.errors import ConfigError
+
+LOCALES_DIR = Path(__file__).resolve().parents[1] / "locales"
+DOMAIN = "messages"
+
+
+def N_(msgid: str) -> str:
+    """Marks a msgid for extraction where it is translated later, with the reader's language."""
+    return msgid
+
+
+class I18n:
+    """Every shipped catalog, loaded once at start-up; a missing one stops start-up."""
+
+    def __init__(self, languages: tuple[str, ...], default: str, root: Path = LOCALES_DIR) -> None:
+        if default not in languages:
+            raise ConfigError(f"AFTERCARE_DEFAULT_LANGUAGE: {default!r} is not shipped")
+        self.languages = languages
+        self.default = default
+        self._catalogs = {lang: _load(root, lang) for lang in languages}
+
+    @classmethod
+    def shipped(cls, default: str = "en", root: Path = LOCALES_DIR) -> I18n:
+        found = sorted(p.parent.parent.name for p in root.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
+        if not found:
+            raise ConfigError(f"no translation catalogs found under {root}")
+        return cls(tuple(found), default, root)
+
+    def language(self, code: str | None) -> str:
+        """The shipped language closest to `code` (en-GB → en), else the default."""
+        if code:
+            base = code.replace("-", "_").split("_")[0].lower()
+            if base in self._catalogs:
+                return base
+        return self.default
+
+    def t(self, lang: str, msgid: str, /, **params: Any) -> str:
+        text = self._catalogs[self.language(lang)].gettext(msgid)
+        return text.format(**params) if params else text
+
+    def nt(self, lang: str, singular: str, plural: str, n: int, /, **params: Any) -> str:
+        text = self._catalogs[self.language(lang)].ngettext(singular, plural, n)
+        return text.format(n=n, **params)
+
+    def when(self, lang: str, at: dt.datetime, zone: str, fmt: str = "EEE d MMM, HH:mm") -> str:
+        """A moment in the reader's zone and language, e.g. 'Tue 3 Mar, 19:00'."""
+        locale = Locale.parse(self.language(lang))
+        return str(format_datetime(at, fmt, tzinfo=ZoneInfo(zone), locale=locale))
+
+
+def _load(root: Path, lang: str) -> Translations:
+    po_path = root / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if not po_path.is_file():
+        raise ConfigError(f"translation catalog missing: {po_path}")
+    # Compiled in memory from the .po at start-up: no generated .mo files to keep in step.
+    with po_path.open("rb") as fh:
+        catalog = read_po(fh, locale=lang, domain=DOMAIN)
+    buf = io.BytesIO()
+    write_mo(buf, catalog)
+    buf.seek(0)
+    return Translations(buf, domain=DOMAIN)
+
+
+def extract_protocol(
+    fileobj: Any, keywords: Any, comment_tags: Any, options: Any
+) -> Any:
+    """pybabel extractor for protocol files: each step's text is a msgid."""
+    import tomllib
+
+    raw = fileobj.read().decode("utf-8")
+    data = tomllib.loads(raw)
+    lines = raw.splitlines()
+    for step in data.get("step", []):
+        text, key = step.get("text"), step.get("key", "")
+        if not isinstance(text, str):
+            continue
+        lineno = next((i + 1 for i, line in enumerate(lines) if f'"{key}"' in line), 1)
+        yield lineno, "", text, [f"protocol step {data.get('treatment')}/{key}"]

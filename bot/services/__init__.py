@@ -1,0 +1,1 @@
+"""Use cases: each owns its transaction and reaches the outside world through ports."""

@@ -1,0 +1,246 @@
+"""Dispatch: claim due outbox rows, send them within Telegram's limits, write back the outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db import queries
+from bot.db.models import (
+    Audience,
+    MessageStatus,
+    Patient,
+    PatientStatus,
+    ScheduledMessage,
+    TreatmentSession,
+)
+from bot.domain.plan import next_allowed_time
+from bot.errors import (
+    DeliveryError,
+    PermanentDeliveryError,
+    RecipientBlocked,
+    TransientDeliveryError,
+    UncertainDelivery,
+)
+from bot.services.context import Context
+from bot.services.notices import patient_ref, queue_staff_notice
+from bot.services.ports import Sender
+from bot.services.ratelimit import RateLimiter
+
+log = logging.getLogger(__name__)
+
+# A claim older than this belongs to a worker that died mid-send.
+STALE_CLAIM = dt.timedelta(minutes=5)
+MAX_ATTEMPTS = 8
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """10 s, 20 s, 40 s … at most 30 minutes between tries when Telegram cannot be reached."""
+    return dt.timedelta(seconds=min(10 * 2 ** max(attempts - 1, 0), 1800))
+
+
+@dataclass
+class Tally:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    uncertain: int = 0
+    expired: int = 0
+    deferred: int = 0
+    blocked: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+
+    def add(self, other: Tally) -> None:
+        for name in ("sent", "retried", "failed", "uncertain", "expired", "deferred", "blocked"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass(frozen=True)
+class _Work:
+    row_id: int
+    chat_id: int | None
+    text: str
+    audience: Audience
+    patient_id: int | None
+
+
+class Dispatcher:
+    """One per process; several processes may run side by side on one database."""
+
+    def __init__(
+        self, ctx: Context, sender: Sender, limiter: RateLimiter | None = None, batch: int = 8
+    ) -> None:
+        self.ctx = ctx
+        self.sender = sender
+        self.limiter = limiter or RateLimiter()
+        self.batch = batch
+        self._lock = asyncio.Lock()
+
+    async def recover(self) -> int:
+        """At start-up: rows a dead worker left mid-send. A patient's may have arrived, so it is
+        marked uncertain and never repeated; a staff notice is sent again."""
+        now = self.ctx.now()
+        async with self.ctx.db.begin() as db:
+            rows = await queries.stale_claims(db, now - STALE_CLAIM)
+            for row in rows:
+                if row.audience == Audience.STAFF:
+                    row.status = MessageStatus.PENDING
+                else:
+                    row.status = MessageStatus.UNCERTAIN
+                    row.last_error = "the sender stopped mid-send: it may have arrived"
+        return len(rows)
+
+    async def dispatch_due(self) -> Tally:
+        """Sends everything due now; returns when nothing more is due."""
+        tally = Tally()
+        if self._lock.locked():
+            return tally
+        async with self._lock:
+            while True:
+                now = self.ctx.now()
+                async with self.ctx.db.begin() as db:
+                    tally.expired += await queries.expire_overdue(db, now)
+                    ids = await queries.claim_due(db, now, self.batch)
+                    work = [await self._prepare(db, row_id, now, tally) for row_id in ids]
+                todo = [w for w in work if w is not None]
+                if not ids:
+                    return tally
+                results = await asyncio.gather(*(self._deliver(w) for w in todo))
+                for result in results:
+                    tally.add(result)
+
+    async def next_due_at(self) -> dt.datetime | None:
+        async with self.ctx.db() as db:
+            return await queries.next_due_at(db)
+
+    async def _prepare(
+        self, db: AsyncSession, row_id: int, now: dt.datetime, tally: Tally
+    ) -> _Work | None:
+        """Renders a claimed row, or puts it back when it must not go out now."""
+        row = await db.get(ScheduledMessage, row_id)
+        assert row is not None
+        if row.audience == Audience.STAFF:
+            if row.chat_id is None:
+                row.status = MessageStatus.FAILED
+                row.last_error = "no staff chat: set AFTERCARE_STAFF_CHAT_ID"
+                tally.failed += 1
+                return None
+            return _Work(row.id, row.chat_id, row.body or "", row.audience, row.patient_id)
+        patient = await db.get(Patient, row.patient_id)
+        assert patient is not None and patient.telegram_user_id is not None
+        allowed = next_allowed_time(now, ZoneInfo(patient.timezone), self.ctx.clinic.quiet)
+        if allowed > now:
+            # quiet hours began after it was planned (a retry, a resume): wait for the morning
+            row.status = MessageStatus.PENDING
+            if allowed >= row.useful_until:
+                row.status = MessageStatus.EXPIRED
+                row.last_error = "quiet hours last past its useful time"
+                tally.expired += 1
+            else:
+                row.due_at = allowed
+                tally.deferred += 1
+            return None
+        session = await db.get(TreatmentSession, row.session_id) if row.session_id else None
+        text = self._render(row, session, patient)
+        if text is None:
+            row.status = MessageStatus.FAILED
+            row.last_error = f"step {row.step_key!r} is no longer in its protocol"
+            tally.failed += 1
+            return None
+        return _Work(row.id, patient.telegram_user_id, text, row.audience, patient.id)
+
+    def _render(
+        self, row: ScheduledMessage, session: TreatmentSession | None, patient: Patient
+    ) -> str | None:
+        if session is None:
+            return row.body
+        protocol = self.ctx.protocols.get(session.treatment)
+        if protocol is None:
+            return None
+        try:
+            step = protocol.step(row.step_key)
+        except KeyError:
+            return None
+        return self.ctx.i18n.t(patient.language, step.text)
+
+    async def _deliver(self, work: _Work) -> Tally:
+        tally = Tally()
+        assert work.chat_id is not None
+        await self.limiter.acquire(work.chat_id)
+        try:
+            message_id = await self.sender.send_text(work.chat_id, work.text)
+        except DeliveryError as err:
+            await self._record_failure(work, err, tally)
+            return tally
+        now = self.ctx.now()
+        async with self.ctx.db.begin() as db:
+            row = await db.get(ScheduledMessage, work.row_id)
+            assert row is not None
+            row.status = MessageStatus.SENT
+            row.telegram_message_id = message_id
+            row.sent_at = now
+            row.attempts += 1
+            row.last_error = None
+        tally.sent += 1
+        return tally
+
+    async def _record_failure(self, work: _Work, err: DeliveryError, tally: Tally) -> None:
+        now = self.ctx.now()
+        log.info("message %s: %s (%s)", work.row_id, type(err).__name__, err.reason)
+        async with self.ctx.db.begin() as db:
+            row = await db.get(ScheduledMessage, work.row_id)
+            assert row is not None
+            row.attempts += 1
+            row.last_error = err.reason
+            if isinstance(err, TransientDeliveryError):
+                delay = backoff(row.attempts)
+                if err.retry_after is not None:
+                    self.limiter.pause(err.retry_after)
+                    delay = dt.timedelta(seconds=err.retry_after)
+                if row.attempts >= MAX_ATTEMPTS:
+                    row.status = MessageStatus.FAILED
+                    tally.failed += 1
+                else:
+                    row.status, row.due_at = MessageStatus.PENDING, now + delay
+                    tally.retried += 1
+            elif isinstance(err, UncertainDelivery):
+                if work.audience == Audience.STAFF:
+                    # staff alerts are repeated until someone sees them
+                    row.status, row.due_at = MessageStatus.PENDING, now
+                    tally.retried += 1
+                else:
+                    row.status = MessageStatus.UNCERTAIN
+                    tally.uncertain += 1
+            elif isinstance(err, RecipientBlocked) and work.audience == Audience.PATIENT:
+                # held, not failed: it goes out if the patient comes back while it is still useful
+                row.status = MessageStatus.PENDING
+                tally.blocked += 1
+                await self._mark_unreachable(db, work.patient_id, now)
+            else:
+                assert isinstance(err, PermanentDeliveryError | RecipientBlocked)
+                row.status = MessageStatus.FAILED
+                tally.failed += 1
+
+    async def _mark_unreachable(
+        self, db: AsyncSession, patient_id: int | None, now: dt.datetime
+    ) -> None:
+        assert patient_id is not None
+        patient = await db.get(Patient, patient_id)
+        assert patient is not None
+        patient.status = PatientStatus.UNREACHABLE
+        if patient.unreachable_reported_at is None:
+            patient.unreachable_reported_at = now
+            text = self.ctx.i18n.t(
+                self.ctx.clinic.default_language,
+                "Patient {name} ({ref}) has blocked the bot: their aftercare messages are on hold. "
+                "Please contact them another way.",
+                name=patient.name,
+                ref=patient_ref(patient),
+            )
+            queue_staff_notice(db, self.ctx, patient, "unreachable", text, now)
+            queries.add_audit(db, now, "system", "patient.unreachable", f"patient:{patient.id}")

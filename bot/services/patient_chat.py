@@ -1,0 +1,99 @@
+"""What a linked patient can do from the chat: see what is coming, stop, resume."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.db import queries
+from bot.db.models import MessageStatus, Patient, PatientStatus, ScheduledMessage
+from bot.services.context import Context
+from bot.services.notices import patient_ref, queue_staff_notice
+from bot.services.sessions import STOPPED_REASON, replan_patient
+
+
+class Change(enum.StrEnum):
+    DONE = "done"
+    ALREADY = "already"
+    NOT_LINKED = "not_linked"
+
+
+@dataclass(frozen=True)
+class Upcoming:
+    patient: Patient
+    messages: Sequence[ScheduledMessage]
+
+
+async def who(ctx: Context, telegram_user_id: int) -> Patient | None:
+    async with ctx.db() as db:
+        return await queries.patient_by_telegram(db, telegram_user_id)
+
+
+async def upcoming(ctx: Context, telegram_user_id: int) -> Upcoming | None:
+    async with ctx.db() as db:
+        patient = await queries.patient_by_telegram(db, telegram_user_id)
+        if patient is None:
+            return None
+        rows = await queries.upcoming_for_patient(db, patient.id, ctx.now())
+    return Upcoming(patient, rows)
+
+
+async def stop(ctx: Context, telegram_user_id: int) -> tuple[Change, Patient | None]:
+    """`/stop`: nothing more is sent; what is unsent is cancelled; staff are told."""
+    now = ctx.now()
+    async with ctx.db.begin() as db:
+        patient = await queries.patient_by_telegram(db, telegram_user_id)
+        if patient is None:
+            return Change.NOT_LINKED, None
+        if patient.status == PatientStatus.STOPPED:
+            return Change.ALREADY, patient
+        patient.status = PatientStatus.STOPPED
+        for row in await queries.messages_for_patient(db, patient.id):
+            if row.status == MessageStatus.PENDING and row.session_id is not None:
+                row.status, row.last_error = MessageStatus.CANCELLED, STOPPED_REASON
+        text = ctx.i18n.t(
+            ctx.clinic.default_language,
+            "Patient {name} ({ref}) stopped the aftercare messages with /stop.",
+            name=patient.name,
+            ref=patient_ref(patient),
+        )
+        queue_staff_notice(db, ctx, patient, "stopped", text, now)
+        queries.add_audit(db, now, f"patient:{patient.id}", "patient.stop", f"patient:{patient.id}")
+    ctx.wake()
+    return Change.DONE, patient
+
+
+async def resume(ctx: Context, telegram_user_id: int) -> tuple[Change, Patient | None]:
+    """`/resume` (or any message after blocking): messages flow again, re-planned from now."""
+    now = ctx.now()
+    async with ctx.db.begin() as db:
+        patient = await queries.patient_by_telegram(db, telegram_user_id)
+        if patient is None:
+            return Change.NOT_LINKED, None
+        if patient.status == PatientStatus.ACTIVE:
+            return Change.ALREADY, patient
+        was = patient.status
+        patient.status = PatientStatus.ACTIVE
+        patient.unreachable_reported_at = None
+        await replan_patient(db, ctx, patient, now)
+        queries.add_audit(
+            db, now, f"patient:{patient.id}", "patient.resume", f"patient:{patient.id}", was=str(was)
+        )
+    ctx.wake()
+    return Change.DONE, patient
+
+
+async def note_contact(ctx: Context, telegram_user_id: int) -> Patient | None:
+    """A patient who had blocked the bot wrote again: they can be reached once more."""
+    async with ctx.db.begin() as db:
+        patient = await queries.patient_by_telegram(db, telegram_user_id)
+        if patient is not None and patient.status == PatientStatus.UNREACHABLE:
+            patient.status = PatientStatus.ACTIVE
+            patient.unreachable_reported_at = None
+            queries.add_audit(
+                db, ctx.now(), f"patient:{patient.id}", "patient.reachable", f"patient:{patient.id}"
+            )
+            ctx.wake()
+    return patient

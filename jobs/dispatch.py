@@ -1,0 +1,56 @@
+"""The dispatcher's wake-ups: at the next due time, and on a slow safety tick."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram.ext import CallbackContext, ExtBot, JobQueue
+
+from bot.services.dispatch import Dispatcher
+
+log = logging.getLogger(__name__)
+
+WAKE = "dispatch-wake"
+TICK_SECONDS = 30.0  # real seconds: catches work queued by other processes (the command line)
+
+# APScheduler drops a job that starts more than misfire_grace_time late (1 s by default): under
+# load that silently loses wake-ups, so ours run however late they are, merged into one.
+JOB_KWARGS: dict[str, Any] = {"misfire_grace_time": None, "coalesce": True, "max_instances": 3}
+
+AnyContext = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]
+
+
+def _dispatcher(context: AnyContext) -> Dispatcher:
+    dispatcher = context.bot_data["dispatcher"]
+    assert isinstance(dispatcher, Dispatcher)
+    return dispatcher
+
+
+async def dispatch(context: AnyContext) -> None:
+    """Sends what is due, then sets the next wake-up from the database (the schedule)."""
+    dispatcher = _dispatcher(context)
+    tally = await dispatcher.dispatch_due()
+    if tally.sent or tally.failed or tally.retried or tally.uncertain:
+        log.info("dispatch: %s", tally)
+    assert context.job_queue is not None
+    await schedule_next(context.job_queue, dispatcher)
+
+
+async def schedule_next(job_queue: JobQueue[Any], dispatcher: Dispatcher) -> None:
+    at = await dispatcher.next_due_at()
+    for job in job_queue.get_jobs_by_name(WAKE):
+        job.schedule_removal()
+    if at is None:
+        return
+    wait = (at - dispatcher.ctx.now()).total_seconds()
+    delay = dispatcher.ctx.clock.real_seconds(max(wait, 0.0))
+    if delay > TICK_SECONDS:
+        return  # the safety tick will look again before then
+    # a hair late rather than early: early means a wasted wake-up and another one after it
+    job_queue.run_once(dispatch, when=delay + 0.005, name=WAKE, job_kwargs=JOB_KWARGS)
+
+
+def wake(job_queue: JobQueue[Any]) -> None:
+    """New work may be due now (a session planned, a patient consented)."""
+    job_queue.run_once(dispatch, when=0, name=WAKE, job_kwargs=JOB_KWARGS)

@@ -1,0 +1,357 @@
+"""Protocol files: the shipped ones are sound, and every kind of mistake is refused by name."""
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+
+import bot
+from bot.domain.protocol import (
+    MAX_TEXT_LENGTH,
+    Protocol,
+    ProtocolError,
+    StepKind,
+    TimeWindow,
+    format_duration,
+    parse_duration,
+    parse_protocol,
+    parse_window,
+)
+
+SHIPPED = sorted((Path(bot.__file__).parent / "protocols").glob("*.toml"))
+SHIPPED_TREATMENTS = {"face", "eye-area", "scalp", "body"}
+
+# Every shipped file must carry these steps, with the same key and kind everywhere.
+COMMON_STEPS = {
+    "avoid-before": StepKind.TIP,
+    "day-before": StepKind.REMINDER,
+    "right-after": StepKind.TIP,
+    "same-evening": StepKind.TIP,
+    "sun-morning": StepKind.TIP,
+    "heat-and-skincare": StepKind.TIP,
+    "restrictions-end": StepKind.TIP,
+    "next-session": StepKind.REMINDER,
+}
+
+
+def _shipped(path: Path) -> Protocol:
+    return parse_protocol(path.read_text(encoding="utf-8"), path.name)
+
+
+HEADER = """\
+treatment = "face"
+title = "Mesotherapy: face"
+restriction_days = 3
+"""
+
+GOOD_STEP = """\
+[[step]]
+key = "sun-morning"
+kind = "tip"
+offset = "10h"
+window = "08:00-11:00"
+useful_for = "1d"
+text = "Keep out of the sun."
+"""
+
+
+def _with(step_lines: str, header: str = HEADER) -> str:
+    return header + "\n" + step_lines
+
+
+def _step(**changes: str | None) -> str:
+    """GOOD_STEP with some fields replaced (a TOML value) or removed (None)."""
+    fields: dict[str, str | None] = {
+        "key": '"sun-morning"',
+        "kind": '"tip"',
+        "offset": '"10h"',
+        "window": '"08:00-11:00"',
+        "useful_for": '"1d"',
+        "text": '"Keep out of the sun."',
+    }
+    fields.update(changes)
+    body = "".join(f"{name} = {value}\n" for name, value in fields.items() if value is not None)
+    return "[[step]]\n" + body
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[path.name for path in SHIPPED])
+def test_every_shipped_protocol_parses_with_the_common_steps(path: Path) -> None:
+    protocol = _shipped(path)
+
+    assert path.stem == protocol.treatment
+    assert {step.key: step.kind for step in protocol.steps} == COMMON_STEPS
+    assert protocol.source == path.name
+
+
+def test_all_four_treatments_are_shipped() -> None:
+    assert {_shipped(path).treatment for path in SHIPPED} == SHIPPED_TREATMENTS
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[path.name for path in SHIPPED])
+def test_shipped_restrictions_end_after_the_restriction_days(path: Path) -> None:
+    protocol = _shipped(path)
+    ends = protocol.step("restrictions-end")
+
+    assert ends.offset >= dt.timedelta(days=protocol.restriction_days)
+    assert protocol.step("heat-and-skincare").offset < ends.offset
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[path.name for path in SHIPPED])
+def test_shipped_texts_are_short_plain_and_carry_no_doses(path: Path) -> None:
+    for step in _shipped(path).steps:
+        assert len(step.text) <= 900, step.key
+        # routine messages sit in a chat others may see: no doses, no markup
+        assert not re.search(r"\d\s*(mg|ml|mcg|g)\b", step.text, re.IGNORECASE), step.key
+        assert not re.search(r"[<>*_`]", step.text), step.key
+
+
+def test_body_keeps_its_restrictions_longer_than_the_face() -> None:
+    by_treatment = {protocol.treatment: protocol for protocol in map(_shipped, SHIPPED)}
+
+    assert by_treatment["body"].restriction_days > by_treatment["face"].restriction_days
+
+
+def test_a_good_file_gives_typed_steps() -> None:
+    protocol = parse_protocol(_with(GOOD_STEP), "face.toml")
+    step = protocol.step("sun-morning")
+
+    assert protocol.treatment == "face"
+    assert protocol.restriction_days == 3
+    assert step.kind is StepKind.TIP
+    assert step.offset == dt.timedelta(hours=10)
+    assert step.window == TimeWindow(dt.time(8), dt.time(11))
+    assert step.useful_for == dt.timedelta(days=1)
+    assert step.text == "Keep out of the sun."
+
+
+def test_a_step_without_a_window_may_be_sent_at_any_hour() -> None:
+    protocol = parse_protocol(_with(_step(window=None)), "face.toml")
+
+    assert protocol.step("sun-morning").window is None
+
+
+def test_text_loses_the_blank_lines_around_a_multiline_string() -> None:
+    protocol = parse_protocol(_with(_step(text='"""\nHello.\n• Water.\n"""')), "face.toml")
+
+    assert protocol.step("sun-morning").text == "Hello.\n• Water."
+
+
+def test_asking_for_an_absent_step_is_a_key_error() -> None:
+    protocol = parse_protocol(_with(GOOD_STEP), "face.toml")
+
+    with pytest.raises(KeyError):
+        protocol.step("no-such-step")
+
+
+def test_the_error_names_file_step_and_field_in_one_line() -> None:
+    with pytest.raises(ProtocolError) as caught:
+        parse_protocol(_with(_step(offset='"3x"')), "face.toml")
+
+    assert str(caught.value) == (
+        "face.toml: step 'sun-morning': field 'offset': "
+        "'3x' is not a duration like -3d, 2h or 1d12h"
+    )
+
+
+TWO_STEPS_SAME_KEY = _step() + "\n" + _step(offset='"1d"')
+
+MISTAKES = [
+    # (id, file text, step named, field named, words in the message)
+    ("bad offset", _with(_step(offset='"3x"')), "sun-morning", "offset", "not a duration"),
+    ("offset plus sign", _with(_step(offset='"+1d"')), "sun-morning", "offset", "not a duration"),
+    ("offset out of order", _with(_step(offset='"2h1d"')), "sun-morning", "offset", "duration"),
+    ("bad window", _with(_step(window='"8-11"')), "sun-morning", "window", "09:00-20:00"),
+    ("window hour 24", _with(_step(window='"08:00-24:00"')), "sun-morning", "window", "23:59"),
+    (
+        "window start after end",
+        _with(_step(window='"20:00-09:00"')),
+        "sun-morning",
+        "window",
+        "start before it ends",
+    ),
+    ("empty window", _with(_step(window='"11:00-11:00"')), "sun-morning", "window", "start before"),
+    (
+        "unknown step field",
+        _with(_step(ofset='"1d"')),
+        "sun-morning",
+        "ofset",
+        "did you mean 'offset'",
+    ),
+    ("unknown top field", _with(GOOD_STEP, HEADER + "tittle = 'x'\n"), None, "tittle", "'title'"),
+    ("missing text", _with(_step(text=None)), "sun-morning", "text", "missing"),
+    ("blank text", _with(_step(text='"   "')), "sun-morning", "text", "must not be empty"),
+    (
+        "text too long",
+        _with(_step(text=f'"{"a" * (MAX_TEXT_LENGTH + 1)}"')),
+        "sun-morning",
+        "text",
+        f"limit is {MAX_TEXT_LENGTH}",
+    ),
+    ("duplicate key", _with(TWO_STEPS_SAME_KEY), "sun-morning", "key", "step #1"),
+    ("missing key", _with(_step(key=None)), "#1", "key", "missing"),
+    ("bad key", _with(_step(key='"Sun Morning"')), "#1", "key", "lowercase"),
+    ("bad kind", _with(_step(kind='"note"')), "sun-morning", "kind", "one of: tip, reminder"),
+    ("zero useful_for", _with(_step(useful_for='"0m"')), "sun-morning", "useful_for", "than zero"),
+    ("negative useful_for", _with(_step(useful_for='"-1d"')), "sun-morning", "useful_for", "zero"),
+    ("offset wrong type", _with(_step(offset="3")), "sun-morning", "offset", "got an integer (3)"),
+    ("window wrong type", _with(_step(window="08:00:00")), "sun-morning", "window", "date or time"),
+    (
+        "restriction_days wrong type",
+        _with(GOOD_STEP, HEADER.replace("= 3", '= "3"')),
+        None,
+        "restriction_days",
+        "expected a whole number, got a string",
+    ),
+    (
+        "restriction_days boolean",
+        _with(GOOD_STEP, HEADER.replace("= 3", "= true")),
+        None,
+        "restriction_days",
+        "a boolean",
+    ),
+    (
+        "restriction_days negative",
+        _with(GOOD_STEP, HEADER.replace("= 3", "= -1")),
+        None,
+        "restriction_days",
+        "zero or more",
+    ),
+    (
+        "missing treatment",
+        _with(GOOD_STEP, HEADER.replace('treatment = "face"\n', "")),
+        None,
+        "treatment",
+        "missing",
+    ),
+    (
+        "bad treatment name",
+        _with(GOOD_STEP, HEADER.replace('"face"', '"Face area"')),
+        None,
+        "treatment",
+        "eye-area",
+    ),
+    (
+        "blank title",
+        _with(GOOD_STEP, HEADER.replace('"Mesotherapy: face"', '" "')),
+        None,
+        "title",
+        "empty",
+    ),
+    ("empty step list", HEADER + "step = []\n", None, "step", "at least one"),
+    ("no steps at all", HEADER, None, "step", "missing"),
+    ("step not a table", HEADER + 'step = ["x"]\n', None, "step", "[[step]] tables"),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "step", "field", "words"),
+    [case[1:] for case in MISTAKES],
+    ids=[case[0] for case in MISTAKES],
+)
+def test_a_mistake_is_refused_naming_file_step_and_field(
+    text: str, step: str | None, field: str, words: str
+) -> None:
+    with pytest.raises(ProtocolError) as caught:
+        parse_protocol(text, "clinic/face.toml")
+
+    error = caught.value
+    assert (error.source, error.step, error.field) == ("clinic/face.toml", step, field)
+    message = str(error)
+    assert message.startswith("clinic/face.toml: ")
+    assert f"field '{field}'" in message
+    if step is not None:
+        assert step in message
+    assert words in message
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        pytest.param(HEADER + "[[step]]\nkey = \n", 5, id="missing value"),
+        pytest.param('treatment = "face"\ntitle "x"\n', 2, id="missing equals sign"),
+        pytest.param('treatment = "face"\ntreatment = "body"\n', 2, id="key given twice"),
+    ],
+)
+def test_a_toml_syntax_error_names_the_file_and_the_line(text: str, line: int) -> None:
+    with pytest.raises(ProtocolError) as caught:
+        parse_protocol(text, "face.toml")
+
+    assert caught.value.line == line
+    assert str(caught.value).startswith(f"face.toml: line {line}: not valid TOML: ")
+
+
+def test_a_toml_error_at_the_end_of_the_file_still_names_the_file() -> None:
+    with pytest.raises(ProtocolError, match=r"^face\.toml: not valid TOML: .*end of document"):
+        parse_protocol('treatment = "face', "face.toml")
+
+
+@pytest.mark.parametrize(
+    ("text", "duration"),
+    [
+        ("-3d", dt.timedelta(days=-3)),
+        ("1d12h", dt.timedelta(days=1, hours=12)),
+        ("30m", dt.timedelta(minutes=30)),
+        ("0m", dt.timedelta(0)),
+        ("2h", dt.timedelta(hours=2)),
+        ("3d10h", dt.timedelta(days=3, hours=10)),
+        ("-1d2h30m", -dt.timedelta(days=1, hours=2, minutes=30)),
+    ],
+)
+def test_a_duration_round_trips(text: str, duration: dt.timedelta) -> None:
+    assert parse_duration(text) == duration
+    assert format_duration(duration) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "canonical"),
+    [("36h", "1d12h"), ("90m", "1h30m"), ("0d", "0m"), ("-0m", "0m"), ("1d0h", "1d")],
+)
+def test_a_duration_is_formatted_in_canonical_form(text: str, canonical: str) -> None:
+    assert format_duration(parse_duration(text)) == canonical
+
+
+@pytest.mark.parametrize(
+    "text", ["", "-", "3", "d", "1h2d", "1.5h", "+1d", "1d 2h", "1D", "2w", " 1d", "1s"]
+)
+def test_a_malformed_duration_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="is not a duration like"):
+        parse_duration(text)
+
+
+def test_a_duration_too_long_for_python_is_refused() -> None:
+    with pytest.raises(ValueError, match="too long"):
+        parse_duration("9999999999d")
+
+
+def test_a_duration_with_seconds_cannot_be_formatted() -> None:
+    with pytest.raises(ValueError, match="whole number of minutes"):
+        format_duration(dt.timedelta(seconds=90))
+
+
+@pytest.mark.parametrize(
+    ("t", "inside"),
+    [
+        (dt.time(8, 59), False),
+        (dt.time(9, 0), True),
+        (dt.time(14, 30), True),
+        (dt.time(20, 0), True),
+        (dt.time(20, 0, 1), False),
+    ],
+)
+def test_a_window_includes_both_ends(t: dt.time, inside: bool) -> None:
+    window = parse_window("09:00-20:00")
+
+    assert window.contains(t) is inside
+    assert str(window) == "09:00-20:00"
+
+
+@pytest.mark.parametrize("text", ["9:00-20:00", "09:00–20:00", "09:00 - 20:00", "20:00-09:00"])
+def test_a_malformed_window_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(repr(text))):
+        parse_window(text)
+
+
+def test_a_window_cannot_be_built_backwards() -> None:
+    with pytest.raises(ValueError, match="start before it ends"):
+        TimeWindow(dt.time(20), dt.time(9))

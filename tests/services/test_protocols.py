@@ -1,0 +1,132 @@
+"""Loading protocols: the shipped files, a clinic's directory overriding them, bad files named."""
+
+from pathlib import Path
+
+import pytest
+
+from bot.domain.protocol import ProtocolError
+from bot.services.protocols import SHIPPED_DIR, load_protocol_file, load_protocols
+
+CLINIC_FACE = """\
+treatment = "face"
+title = "Our own face protocol"
+restriction_days = 2
+
+[[step]]
+key = "right-after"
+kind = "tip"
+offset = "30m"
+useful_for = "12h"
+text = "Thank you for visiting us today."
+"""
+
+
+def _write(directory: Path, name: str, text: str) -> Path:
+    path = directory / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_the_shipped_protocols_load_by_treatment() -> None:
+    protocols = load_protocols()
+
+    assert set(protocols) == {"face", "eye-area", "scalp", "body"}
+    for treatment, protocol in protocols.items():
+        assert protocol.treatment == treatment
+        assert Path(protocol.source).parent == SHIPPED_DIR
+
+
+def test_a_clinic_directory_overrides_one_treatment_and_keeps_the_others(tmp_path: Path) -> None:
+    _write(tmp_path, "face.toml", CLINIC_FACE)
+    shipped = load_protocols()
+
+    protocols = load_protocols(tmp_path)
+
+    assert protocols["face"].title == "Our own face protocol"
+    assert protocols["face"].source == str(tmp_path / "face.toml")
+    assert protocols["body"] == shipped["body"]
+    assert set(protocols) == set(shipped)
+
+
+def test_a_clinic_directory_can_add_a_treatment(tmp_path: Path) -> None:
+    _write(tmp_path, "neck.toml", CLINIC_FACE.replace('"face"', '"neck"'))
+
+    protocols = load_protocols(tmp_path)
+
+    assert protocols["neck"].title == "Our own face protocol"
+    assert "face" in protocols
+
+
+def test_the_override_goes_by_treatment_not_by_file_name(tmp_path: Path) -> None:
+    _write(tmp_path, "our-face-plan.toml", CLINIC_FACE)
+
+    assert load_protocols(tmp_path)["face"].title == "Our own face protocol"
+
+
+def test_hidden_editor_files_are_ignored(tmp_path: Path) -> None:
+    _write(tmp_path, ".#face.toml", "not a protocol")
+
+    assert load_protocols(tmp_path) == load_protocols()
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        pytest.param(CLINIC_FACE.replace('"30m"', '"3x"'), "field 'offset'", id="bad-offset"),
+        pytest.param(CLINIC_FACE.replace("title =", "title"), "line 2", id="toml-syntax"),
+        pytest.param(CLINIC_FACE + "colour = 'red'\n", "field 'colour'", id="unknown-field"),
+    ],
+)
+def test_a_bad_clinic_file_is_refused_naming_it(tmp_path: Path, content: str, words: str) -> None:
+    bad = _write(tmp_path, "face.toml", content)
+
+    with pytest.raises(ProtocolError) as caught:
+        load_protocols(tmp_path)
+
+    assert caught.value.source == str(bad)
+    assert str(caught.value).startswith(f"{bad}: ")
+    assert words in str(caught.value)
+
+
+def test_a_treatment_defined_twice_in_the_clinic_directory_is_refused(tmp_path: Path) -> None:
+    first = _write(tmp_path, "a-face.toml", CLINIC_FACE)
+    second = _write(tmp_path, "b-face.toml", CLINIC_FACE)
+
+    with pytest.raises(ProtocolError) as caught:
+        load_protocols(tmp_path)
+
+    assert caught.value.field == "treatment"
+    assert str(second) in str(caught.value)
+    assert str(first) in str(caught.value)
+
+
+def test_a_missing_clinic_directory_is_refused(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere"
+
+    with pytest.raises(ProtocolError, match="is not a directory"):
+        load_protocols(missing)
+
+
+def test_a_missing_file_is_a_protocol_error_naming_it(tmp_path: Path) -> None:
+    missing = tmp_path / "face.toml"
+
+    with pytest.raises(ProtocolError) as caught:
+        load_protocol_file(missing)
+
+    assert caught.value.source == str(missing)
+    assert "cannot be read" in str(caught.value)
+
+
+def test_a_file_that_is_not_utf8_is_a_protocol_error_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "face.toml"
+    path.write_bytes(CLINIC_FACE.replace("Thank you", "Merci \xe0 vous").encode("latin-1"))
+
+    with pytest.raises(ProtocolError, match=r"face\.toml: is not UTF-8"):
+        load_protocol_file(path)
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "face.toml"
+    path.write_bytes(CLINIC_FACE.encode("utf-8-sig"))
+
+    assert load_protocol_file(path).title == "Our own face protocol"

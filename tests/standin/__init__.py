@@ -1,0 +1,6 @@
+"""Loopback Telegram Bot API stand-in for tests and `aftercare demo`: the package's public names."""
+
+from .models import Fault, SentMessage, TranscriptEntry
+from .server import StandIn
+
+__all__ = ["Fault", "SentMessage", "StandIn", "TranscriptEntry"]

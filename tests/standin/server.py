@@ -1,0 +1,251 @@
+"""StandIn: the loopback HTTP server, its lifecycle, injected faults and flood limits."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import mimetypes
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import TracebackType
+
+from aiohttp import web
+
+from .botapi import SEND_METHODS, BotApi
+from .control import control_routes
+from .models import JSON, ApiError, Fault, SentMessage
+from .params import int_param, read_params
+from .ratelimit import RateLimiter
+from .world import World
+
+UNAUTHORIZED: JSON = {"ok": False, "error_code": 401, "description": "Unauthorized"}
+NOT_FOUND: JSON = {"ok": False, "error_code": 404, "description": "Not Found"}
+
+
+@dataclass
+class _PendingFault:
+    method: str
+    fault: Fault
+    remaining: int
+    chat_id: int | None
+
+
+class StandIn(World):
+    """A loopback Telegram Bot API for python-telegram-bot, driven from Python or /_control/."""
+
+    def __init__(
+        self,
+        *,
+        token: str = "123456:TEST-TOKEN",
+        bot_username: str = "aftercare_test_bot",
+        clock: Callable[[], dt.datetime] | None = None,
+        global_limit: tuple[int, float] = (30, 1.0),
+        chat_burst: int = 3,
+        chat_rate: float = 1.0,
+        group_limit: tuple[int, float] = (20, 60.0),
+        bot_name: str = "Aftercare",
+    ) -> None:
+        super().__init__(token=token, bot_username=bot_username, clock=clock, bot_name=bot_name)
+        self.rate_limited = 0
+        self._limiter = RateLimiter(
+            global_limit=global_limit,
+            chat_burst=chat_burst,
+            chat_rate=chat_rate,
+            group_limit=group_limit,
+        )
+        self._faults: list[_PendingFault] = []
+        self._closing = asyncio.Event()
+        self._api = BotApi(self, self._closing)
+        self._runner: web.AppRunner | None = None
+        self._base_url: str | None = None
+
+    # ----------------------------------------------------------------- lifecycle
+
+    @property
+    def base_url(self) -> str:
+        if self._base_url is None:
+            raise RuntimeError("StandIn is not running: await start() first")
+        return self._base_url
+
+    @property
+    def api_url(self) -> str:
+        """What to pass as python-telegram-bot's Bot(base_url=...); it appends the token."""
+        return f"{self.base_url}/bot"
+
+    @property
+    def file_url(self) -> str:
+        """What to pass as python-telegram-bot's Bot(base_file_url=...)."""
+        return f"{self.base_url}/file/bot"
+
+    async def start(self) -> None:
+        if self._runner is not None:
+            raise RuntimeError("StandIn is already running")
+        self._closing.clear()
+        # Uploads can be large; Telegram itself accepts photos up to 10 MB and files up to 50 MB.
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/bot{token}/{method}", self._bot_endpoint)
+        app.router.add_get("/file/bot{token}/{file_path:.+}", self._file_endpoint)
+        app.router.add_routes(control_routes(self))
+        # Held long polls and slow answers end at stop(), so a short grace period is plenty.
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = runner.addresses[0][1]
+        self._runner = runner
+        self._base_url = f"http://127.0.0.1:{port}"
+
+    async def stop(self) -> None:
+        runner, self._runner = self._runner, None
+        if runner is None:
+            return
+        self._closing.set()
+        self.updates_changed.set()
+        await runner.cleanup()
+        self._base_url = None
+
+    async def __aenter__(self) -> StandIn:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    # ----------------------------------------------------------------- faults
+
+    def fail_next(
+        self, method: str, fault: Fault, *, count: int = 1, chat_id: int | None = None
+    ) -> None:
+        """The next `count` calls of `method` (only those to `chat_id`, if given) misbehave."""
+        canonical = self._api.canonical(method)
+        if canonical is None:
+            raise ValueError(f"the stand-in does not implement Bot API method {method!r}")
+        if count < 1:
+            raise ValueError(f"count must be at least 1, got {count}")
+        self._faults.append(_PendingFault(canonical, fault, count, chat_id))
+
+    def clear_faults(self) -> None:
+        self._faults.clear()
+
+    def _take_fault(self, method: str, params: JSON) -> Fault | None:
+        chat_id = _chat_id_of(params)
+        for pending in self._faults:
+            if pending.method != method:
+                continue
+            if pending.chat_id is not None and pending.chat_id != chat_id:
+                continue
+            pending.remaining -= 1
+            if pending.remaining == 0:
+                self._faults.remove(pending)
+            return pending.fault
+        return None
+
+    # ----------------------------------------------------------------- reading
+
+    # The timeout parameter is the agreed interface; callers should not need asyncio.timeout.
+    async def wait_for(
+        self,
+        predicate: Callable[[], bool],
+        timeout: float = 10.0,  # noqa: ASYNC109
+    ) -> None:
+        """Polls until predicate() holds; TimeoutError names the predicate and recent activity."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not predicate():
+            if loop.time() >= deadline:
+                name = getattr(predicate, "__qualname__", repr(predicate))
+                recent = "\n".join("  " + entry.line() for entry in self.transcript[-10:])
+                calls = ", ".join(method for method, _ in self.requests[-10:])
+                raise TimeoutError(
+                    f"condition {name} still false after {timeout}s.\n"
+                    f"Last transcript entries:\n{recent or '  (none)'}\n"
+                    f"Last Bot API calls: {calls or '(none)'}"
+                )
+            await asyncio.sleep(0.01)
+
+    async def wait_for_messages(
+        self,
+        chat_id: int,
+        count: int,
+        timeout: float = 10.0,  # noqa: ASYNC109
+    ) -> list[SentMessage]:
+        """Waits until the bot has sent at least `count` messages to the chat; returns them all."""
+
+        def enough() -> bool:
+            return len(self.sent_to(chat_id)) >= count
+
+        enough.__qualname__ = f"<{count} message(s) sent to chat {chat_id}>"
+        await self.wait_for(enough, timeout)
+        return self.sent_to(chat_id)
+
+    # ----------------------------------------------------------------- HTTP
+
+    async def _bot_endpoint(self, request: web.Request) -> web.StreamResponse:
+        if request.match_info["token"] != self.token:
+            return web.json_response(UNAUTHORIZED, status=401)
+        name = request.match_info["method"]
+        try:
+            params = await read_params(request)
+        except ApiError as error:
+            return web.json_response(error.body(), status=error.status)
+        method = self._api.canonical(name)
+        self.requests.append((method or name, params))
+        if method is None:
+            return web.json_response(NOT_FOUND, status=404)
+
+        fault = self._take_fault(method, params)
+        if fault is not None and fault.kind == "drop_connection":
+            if request.transport is not None:
+                request.transport.close()
+            # aiohttp fails to write this onto the closed transport and drops it quietly.
+            return web.Response()
+        if fault is not None and fault.kind != "slow":
+            return web.json_response(fault.error_body(), status=fault.status)
+
+        try:
+            if method in SEND_METHODS:
+                self._enforce_rate_limit(params)
+            body: JSON = {"ok": True, "result": await self._api.call(method, params)}
+            status = 200
+        except ApiError as error:
+            body, status = error.body(), error.status
+        if fault is not None:
+            await self._pause(fault.delay)
+        return web.json_response(body, status=status)
+
+    def _enforce_rate_limit(self, params: JSON) -> None:
+        retry_after = self._limiter.check(_chat_id_of(params))
+        if retry_after is not None:
+            self.rate_limited += 1
+            raise ApiError(
+                429,
+                f"Too Many Requests: retry after {retry_after}",
+                {"retry_after": retry_after},
+            )
+
+    async def _pause(self, delay: float) -> None:
+        """Sleeps, but no longer than until stop(), so shutdown never waits on a slow answer."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._closing.wait(), delay)
+
+    async def _file_endpoint(self, request: web.Request) -> web.StreamResponse:
+        if request.match_info["token"] != self.token:
+            return web.json_response(UNAUTHORIZED, status=401)
+        stored = self.file_at(request.match_info["file_path"])
+        if stored is None:
+            return web.json_response(NOT_FOUND, status=404)
+        content_type = mimetypes.guess_type(stored.file_path)[0] or "application/octet-stream"
+        return web.Response(body=stored.data, content_type=content_type)
+
+
+def _chat_id_of(params: JSON) -> int | None:
+    try:
+        return int_param(params, "chat_id")
+    except ApiError:
+        return None

@@ -1,0 +1,75 @@
+"""Catalog upkeep: extract the template, update every language, fill English, check completeness.
+
+    python tools/i18n.py update   # pybabel extract + update; English msgstr = msgid
+    python tools/i18n.py check    # every shipped catalog complete, placeholders intact
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from babel.messages.pofile import read_po, write_po
+
+ROOT = Path(__file__).resolve().parents[1]
+LOCALES = ROOT / "locales"
+POT = LOCALES / "messages.pot"
+KEYWORDS = ["-k", "t:2", "-k", "nt:2,3", "-k", "N_"]
+PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
+
+
+def run(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", *args], check=True, cwd=ROOT)
+
+
+def update() -> None:
+    run("extract", "-F", "babel.cfg", *KEYWORDS, "--sort-output", "--project", "aftercare-bot",
+        "--copyright-holder", "Aftercare bot contributors", "-o", str(POT), ".")
+    for po in sorted(LOCALES.glob("*/LC_MESSAGES/messages.po")):
+        run("update", "-i", str(POT), "-o", str(po), "-l", po.parent.parent.name, "--no-fuzzy-matching")
+    en = LOCALES / "en" / "LC_MESSAGES" / "messages.po"
+    if not en.exists():
+        run("init", "-i", str(POT), "-o", str(en), "-l", "en")
+    with en.open("rb") as fh:
+        catalog = read_po(fh, locale="en")
+    for message in catalog:
+        if message.id:
+            message.string = message.id
+            message.flags.discard("fuzzy")
+    with en.open("wb") as fh:
+        write_po(fh, catalog, width=100)
+
+
+def check() -> int:
+    with POT.open("rb") as fh:
+        template = read_po(fh)
+    problems = []
+    for po in sorted(LOCALES.glob("*/LC_MESSAGES/messages.po")):
+        lang = po.parent.parent.name
+        with po.open("rb") as fh:
+            catalog = read_po(fh, locale=lang)
+        for message in template:
+            if not message.id:
+                continue
+            found = catalog.get(message.id)
+            strings = found.string if found else None
+            values = list(strings) if isinstance(strings, tuple) else [strings]
+            if found is None or "fuzzy" in found.flags or not all(values):
+                problems.append(f"{lang}: missing {str(message.id)[:60]!r}")
+                continue
+            want = set(PLACEHOLDER.findall(str(message.id if isinstance(message.id, str) else message.id[0])))
+            for value in values:
+                if set(PLACEHOLDER.findall(str(value))) - want - {"{n}"}:
+                    problems.append(f"{lang}: placeholders differ in {str(message.id)[:60]!r}")
+    print("\n".join(problems) or "all catalogs complete")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    command = sys.argv[1] if len(sys.argv) > 1 else "check"
+    if command == "update":
+        update()
+        sys.exit(check())
+    sys.exit(check())
