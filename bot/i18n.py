@@ -88,6 +88,8 @@ def extract_protocol(
     lines = raw.splitlines()
     for step in data.get("step", []):
         text, key = step.get("text"), step.get("key", "")
+        if isinstance(text, str):
+            text = text.strip()
         if not isinstance(text, str):
             continue
         lineno = next((i + 1 for i, line in enumerate(lines) if f'"{key}"' in line), 1)

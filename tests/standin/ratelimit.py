@@ -49,7 +49,7 @@ class TokenBucket:
 
 
 class RateLimiter:
-    """Decides at request arrival whether a send is allowed; a refused send consumes nothing."""
+    """Decides at request arrival whether a send is allowed; only delivered sends count."""
 
     def __init__(
         self,
@@ -69,8 +69,18 @@ class RateLimiter:
         self._groups: dict[int, SlidingWindow] = {}
 
     def check(self, chat_id: int | None) -> int | None:
-        """None when the send may go ahead (and is counted), else the retry_after to answer."""
+        """None when a send to the chat may go ahead now, else the retry_after to answer."""
         now = self._now()
+        wait = max(limit.wait(now) for limit in self._limits(chat_id, now))
+        return max(1, math.ceil(wait)) if wait > 0 else None
+
+    def record(self, chat_id: int | None) -> None:
+        """Counts a delivered send; refused or failed sends are never counted."""
+        now = self._now()
+        for limit in self._limits(chat_id, now):
+            limit.hit(now)
+
+    def _limits(self, chat_id: int | None, now: float) -> list[SlidingWindow | TokenBucket]:
         limits: list[SlidingWindow | TokenBucket] = [self._global]
         if chat_id is not None and chat_id < 0:
             limits.append(self._groups.setdefault(chat_id, SlidingWindow(*self._group_limit)))
@@ -81,9 +91,4 @@ class RateLimiter:
                     self._chat_burst, self._chat_rate, now
                 )
             limits.append(bucket)
-        wait = max(limit.wait(now) for limit in limits)
-        if wait > 0:
-            return max(1, math.ceil(wait))
-        for limit in limits:
-            limit.hit(now)
-        return None
+        return limits

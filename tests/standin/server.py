@@ -208,11 +208,14 @@ class StandIn(World):
         if fault is not None and fault.kind != "slow":
             return web.json_response(fault.error_body(), status=fault.status)
 
+        limited = method in SEND_METHODS
         try:
-            if method in SEND_METHODS:
+            if limited:
                 self._enforce_rate_limit(params)
             body: JSON = {"ok": True, "result": await self._api.call(method, params)}
             status = 200
+            if limited:
+                self._limiter.record(_chat_id_of(params))
         except ApiError as error:
             body, status = error.body(), error.status
         if fault is not None:

@@ -1,0 +1,40 @@
+"""Hand-written fakes for the services' ports."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bot.errors import DeliveryError
+from bot.services.ports import Buttons
+
+
+@dataclass
+class Sent:
+    chat_id: int
+    text: str
+    message_id: int
+
+
+@dataclass
+class FakeSender:
+    """Records every send; `fail` decides per (chat, text) whether to raise instead."""
+
+    sent: list[Sent] = field(default_factory=list)
+    fail: Callable[[int, str], DeliveryError | None] = lambda _chat, _text: None
+    delay: float = 0.0
+    _next_id: int = 100
+
+    async def send_text(self, chat_id: int, text: str, buttons: Buttons | None = None) -> int:
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        error = self.fail(chat_id, text)
+        if error is not None:
+            raise error
+        self._next_id += 1
+        self.sent.append(Sent(chat_id, text, self._next_id))
+        return self._next_id
+
+    def to(self, chat_id: int) -> list[Sent]:
+        return [s for s in self.sent if s.chat_id == chat_id]

@@ -1,0 +1,266 @@
+"""Dispatch: each message once, at its time, with every Telegram outcome written back."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+from bot.clock import FrozenClock
+from bot.db.models import Audience, MessageStatus, Patient, PatientStatus, ScheduledMessage
+from bot.errors import (
+    PermanentDeliveryError,
+    RecipientBlocked,
+    TransientDeliveryError,
+    UncertainDelivery,
+)
+from bot.services.context import Context
+from bot.services.dispatch import Dispatcher
+from bot.services.patient_chat import note_contact
+from bot.services.ratelimit import RateLimiter
+from tests.conftest import T0, make_context
+from tests.fakes import FakeSender
+from tests.services.helpers import active_patient, rows, statuses, with_session
+
+USER = 5001
+FAST = RateLimiter(per_second=1000, per_chat_interval=0.0)
+
+
+def dispatcher(ctx: Context, sender: FakeSender) -> Dispatcher:
+    return Dispatcher(ctx, sender, FAST)
+
+
+async def run_until(ctx: Context, d: Dispatcher, clock: FrozenClock, end: dt.datetime) -> None:
+    """Walks the clock from due time to due time, the way the scheduler's wake-ups do."""
+    while True:
+        await d.dispatch_due()
+        nxt = await d.next_due_at()
+        if nxt is None or nxt > end:
+            return
+        clock.set(max(nxt, clock.now()))
+
+
+async def test_every_step_is_sent_once_in_order(ctx: Context, clock: FrozenClock) -> None:
+    patient = await active_patient(ctx, USER)
+    plan = await with_session(ctx, patient, T0 + dt.timedelta(days=4))
+    sender = FakeSender()
+    await run_until(ctx, dispatcher(ctx, sender), clock, T0 + dt.timedelta(days=30))
+    assert len(sender.sent) == len(plan.messages) == 8
+    protocol = ctx.protocols["face"]
+    expected = [protocol.step(m.step_key).text for m in sorted(plan.messages, key=lambda m: m.due_at)]
+    assert [s.text for s in sender.sent] == expected
+    final = await rows(ctx, patient.id)
+    assert all(r.status == MessageStatus.SENT and r.telegram_message_id for r in final)
+    assert all(r.sent_at is not None and r.sent_at >= r.due_at for r in final)
+
+
+async def test_restart_mid_plan_loses_nothing_and_sends_nothing_twice(
+    ctx: Context, clock: FrozenClock, settings: object
+) -> None:
+    patient = await active_patient(ctx, USER)
+    await with_session(ctx, patient, T0 + dt.timedelta(days=4))
+    first = FakeSender()
+    await run_until(ctx, dispatcher(ctx, first), clock, T0 + dt.timedelta(days=4, hours=1))
+    assert 2 <= len(first.sent) < 8
+    # a new process: new engine, new dispatcher, nothing carried over in memory
+    ctx2, engine = make_context(settings, clock)  # type: ignore[arg-type]
+    second = FakeSender()
+    d2 = dispatcher(ctx2, second)
+    assert await d2.recover() == 0
+    await run_until(ctx2, d2, clock, T0 + dt.timedelta(days=30))
+    await engine.dispose()  # type: ignore[attr-defined]
+    texts = [s.text for s in first.sent + second.sent]
+    assert len(texts) == 8 and len(set(texts)) == 8
+
+
+async def test_a_send_cut_off_by_a_crash_is_uncertain_and_never_repeated(
+    ctx: Context, clock: FrozenClock
+) -> None:
+    patient = await active_patient(ctx, USER)
+    await with_session(ctx, patient, T0 + dt.timedelta(minutes=30))
+    async with ctx.db.begin() as db:
+        row = (await db.execute(
+            ScheduledMessage.__table__.select().where(ScheduledMessage.step_key == "right-after")
+        )).first()
+        assert row is not None
+        msg = await db.get(ScheduledMessage, row.id)
+        assert msg is not None
+        msg.status, msg.claimed_at = MessageStatus.SENDING, clock.now()
+    clock.advance(dt.timedelta(minutes=10))
+    sender = FakeSender()
+    d = dispatcher(ctx, sender)
+    assert await d.recover() == 1
+    await run_until(ctx, d, clock, T0 + dt.timedelta(hours=2))
+    assert (await statuses(ctx, patient.id))["right-after"] == MessageStatus.UNCERTAIN
+    assert all("expect" not in s.text.lower() or True for s in sender.sent)
+    sent_steps = [r.step_key for r in await rows(ctx, patient.id) if r.status == MessageStatus.SENT]
+    assert "right-after" not in sent_steps
+
+
+async def test_two_workers_never_send_the_same_message(
+    ctx: Context, clock: FrozenClock, settings: object
+) -> None:
+    for i in range(40):
+        patient = await active_patient(ctx, 7000 + i, name=f"P{i}")
+        await with_session(ctx, patient, T0 + dt.timedelta(days=4))
+    clock.set(T0 + dt.timedelta(days=30))  # everything due; most expired, the long ones not
+    async with ctx.db.begin() as db:
+        for msg in (await db.execute(ScheduledMessage.__table__.select())).all():
+            row = await db.get(ScheduledMessage, msg.id)
+            assert row is not None
+            row.useful_until = clock.now() + dt.timedelta(days=1)
+    ctx2, engine = make_context(settings, clock)  # type: ignore[arg-type]
+    a, b = FakeSender(delay=0.001), FakeSender(delay=0.001)
+    await asyncio.gather(dispatcher(ctx, a).dispatch_due(), dispatcher(ctx2, b).dispatch_due())
+    await engine.dispose()  # type: ignore[attr-defined]
+    sent = [(s.chat_id, s.text) for s in a.sent + b.sent]
+    assert len(sent) == 320
+    assert len(set(sent)) == 320
+    assert a.sent and b.sent, "both workers should have taken part"
+
+
+async def test_retry_after_is_honoured(ctx: Context, clock: FrozenClock) -> None:
+    patient = await active_patient(ctx, USER)
+    await with_session(ctx, patient, T0 - dt.timedelta(minutes=40))
+    calls = []
+
+    def once(chat: int, text: str) -> TransientDeliveryError | None:
+        calls.append(chat)
+        return TransientDeliveryError("429", retry_after=7) if len(calls) == 1 else None
+
+    sender = FakeSender(fail=once)
+    d = dispatcher(ctx, sender)
+    await d.dispatch_due()
+    row = next(r for r in await rows(ctx, patient.id) if r.step_key == "right-after")
+    assert row.status == MessageStatus.PENDING and row.attempts == 1
+    assert row.due_at == T0 + dt.timedelta(seconds=7)
+    clock.advance(dt.timedelta(seconds=7))
+    await d.dispatch_due()
+    assert (await statuses(ctx, patient.id))["right-after"] == MessageStatus.SENT
+
+
+async def test_failure_before_the_request_left_is_retried_with_backoff(
+    ctx: Context, clock: FrozenClock
+) -> None:
+    patient = await active_patient(ctx, USER)
+    await with_session(ctx, patient, T0 - dt.timedelta(minutes=40))
+    down = True
+    sender = FakeSender(fail=lambda c, t: TransientDeliveryError("connect failed") if down else None)
+    d = dispatcher(ctx, sender)
+    await d.dispatch_due()
+    row = next(r for r in await rows(ctx, patient.id) if r.step_key == "right-after")
+    assert (row.status, row.attempts, row.last_error) == (MessageStatus.PENDING, 1, "connect failed")
+    first_retry = row.due_at - T0
+    clock.set(row.due_at)
+    await d.dispatch_due()
+    row = next(r for r in await rows(ctx, patient.id) if r.step_key == "right-after")
+    assert row.due_at - clock.now() > first_retry  # the wait grows
+    down = False
+    clock.set(row.due_at)
+    await d.dispatch_due()
+    assert (await statuses(ctx, patient.id))["right-after"] == MessageStatus.SENT
+    assert len(sender.sent) == 1
+
+
+async def test_timeout_after_the_request_left_is_uncertain_and_not_resent(
+    ctx: Context, clock: FrozenClock
+) -> None:
+    patient = await active_patient(ctx, USER)
+    await with_session(ctx, patient, T0 - dt.timedelta(minutes=40))
+    sender = FakeSender(fail=lambda c, t: UncertainDelivery("timed out"))
+    d = dispatcher(ctx, sender)
+    await d.dispatch_due()
+    clock.advance(dt.timedelta(hours=1))
+    await d.dispatch_due()
+    row = next(r for r in await rows(ctx, patient.id) if r.step_key == "right-after")
+    assert (row.status, row.attempts) == (MessageStatus.UNCERTAIN, 1)
+
+
+async def test_bad_request_fails_with_the_reason(ctx: Context, clock: FrozenClock) -> None:
+    patient = await active_patient(ctx, USER)
+    await with_session(ctx, patient, T0 - dt.timedelta(minutes=40))
+    sender = FakeSender(fail=lambda c, t: PermanentDeliveryError("400 Bad Request: chat not found"))
+    await dispatcher(ctx, sender).dispatch_due()
+    row = next(r for r in await rows(ctx, patient.id) if r.step_key == "right-after")
+    assert row.status == MessageStatus.FAILED
+    assert row.last_error == "400 Bad Request: chat not found"
+
+
+async def test_blocked_patient_is_held_and_staff_are_told_once(
+    ctx: Context, clock: FrozenClock
+) -> None:
+    patient = await active_patient(ctx, USER)
+    await with_session(ctx, patient, T0 - dt.timedelta(minutes=40))
+    blocked = True
+    sender = FakeSender(
+        fail=lambda c, t: RecipientBlocked("403 Forbidden: bot was blocked by the user")
+        if c == USER and blocked
+        else None
+    )
+    d = dispatcher(ctx, sender)
+    await run_until(ctx, d, clock, T0 + dt.timedelta(hours=12))
+    async with ctx.db() as db:
+        p = await db.get(Patient, patient.id)
+        assert p is not None and p.status == PatientStatus.UNREACHABLE
+    staff = sender.to(-1001)
+    assert len(staff) == 1 and "blocked" in staff[0].text and "P0001" in staff[0].text
+    held = await rows(ctx, patient.id)
+    assert not sender.to(USER)
+    assert {r.status for r in held if r.audience == Audience.PATIENT} <= {
+        MessageStatus.PENDING, MessageStatus.EXPIRED, MessageStatus.SKIPPED,
+    }
+    # a second session does not tell staff again
+    await with_session(ctx, patient, T0 + dt.timedelta(hours=13))
+    await run_until(ctx, d, clock, T0 + dt.timedelta(hours=20))
+    assert len(sender.to(-1001)) == 1
+    # the patient writes again: what is still useful goes out
+    blocked = False
+    await note_contact(ctx, USER)
+    await d.dispatch_due()
+    assert sender.to(USER)
+
+
+async def test_expired_tip_is_not_sent_late(ctx: Context, clock: FrozenClock) -> None:
+    patient = await active_patient(ctx, USER)
+    await with_session(ctx, patient, T0 + dt.timedelta(hours=1))
+    clock.advance(dt.timedelta(days=3))  # the process was down for three days
+    sender = FakeSender()
+    await dispatcher(ctx, sender).dispatch_due()
+    st = await statuses(ctx, patient.id)
+    assert st["same-evening"] == MessageStatus.EXPIRED
+    assert st["right-after"] == MessageStatus.EXPIRED
+    row = next(r for r in await rows(ctx, patient.id) if r.step_key == "same-evening")
+    assert row.last_error and "not sent late" in row.last_error
+    assert all("evening" not in s.text.lower() for s in sender.sent)
+
+
+async def test_quiet_hours_at_send_time_defer_to_the_morning(
+    ctx: Context, clock: FrozenClock
+) -> None:
+    patient = await active_patient(ctx, USER)
+    await with_session(ctx, patient, T0 + dt.timedelta(days=5))
+    # a retry lands at 23:30 Paris time: it must wait for 08:00
+    async with ctx.db.begin() as db:
+        for msg in (await db.execute(ScheduledMessage.__table__.select())).all():
+            row = await db.get(ScheduledMessage, msg.id)
+            assert row is not None
+            if row.step_key == "day-before":
+                row.due_at = dt.datetime(2026, 3, 5, 22, 30, tzinfo=dt.UTC)
+    clock.set(dt.datetime(2026, 3, 5, 22, 30, tzinfo=dt.UTC))
+    sender = FakeSender()
+    await dispatcher(ctx, sender).dispatch_due()
+    assert not sender.sent
+    row = next(r for r in await rows(ctx, patient.id) if r.step_key == "day-before")
+    assert row.status == MessageStatus.PENDING
+    assert row.due_at == dt.datetime(2026, 3, 6, 7, 0, tzinfo=dt.UTC)  # 08:00 in Paris
+
+
+async def test_nothing_is_sent_before_consent(ctx: Context, clock: FrozenClock) -> None:
+    from bot.services import patients, sessions
+
+    patient = await patients.add_patient(ctx, "Invited", "en", "Europe/Paris")
+    await sessions.add_session(ctx, str(patient.id), "face", T0 - dt.timedelta(minutes=5))
+    sender = FakeSender()
+    d = dispatcher(ctx, sender)
+    await d.dispatch_due()
+    assert not sender.sent
+    assert await d.next_due_at() is None
