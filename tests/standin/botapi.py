@@ -96,8 +96,6 @@ class BotApi:
             raise ApiError(404, "Not Found")
         return await found[1](params)
 
-    # ----------------------------------------------------------------- bot and updates
-
     async def _true(self, params: JSON) -> bool:
         return True
 
@@ -188,8 +186,6 @@ class BotApi:
 
         return handler
 
-    # ----------------------------------------------------------------- chats
-
     def _chat(self, params: JSON, name: str = "chat_id") -> JSON:
         raw = params.get(name)
         if raw is None or raw == "":
@@ -231,8 +227,6 @@ class BotApi:
         if not str_param(params, "action"):
             raise bad_request("action is empty")
         return True
-
-    # ----------------------------------------------------------------- sending
 
     def _reply_target(self, chat_id: int, params: JSON) -> JSON | None:
         reply = params.get("reply_parameters")
@@ -374,8 +368,6 @@ class BotApi:
         }
         return self._deliver(chat, "forwardMessage", content, None, params)
 
-    # ----------------------------------------------------------------- editing
-
     def _own_message(self, params: JSON, missing: str) -> tuple[JSON, SentMessage | None]:
         if params.get("inline_message_id") is not None:
             raise bad_request("inline messages are not supported by the stand-in")
@@ -470,8 +462,6 @@ class BotApi:
             "bot", chat["id"], f"[deleted message {message_id}]", "delete", message_id=message_id
         )
         return True
-
-    # ----------------------------------------------------------------- callbacks and files
 
     async def _answer_callback_query(self, params: JSON) -> bool:
         query_id = str_param(params, "callback_query_id") or ""

@@ -60,8 +60,6 @@ class StandIn(World):
         self._runner: web.AppRunner | None = None
         self._base_url: str | None = None
 
-    # ----------------------------------------------------------------- lifecycle
-
     @property
     def base_url(self) -> str:
         if self._base_url is None:
@@ -117,8 +115,6 @@ class StandIn(World):
     ) -> None:
         await self.stop()
 
-    # ----------------------------------------------------------------- faults
-
     def fail_next(
         self, method: str, fault: Fault, *, count: int = 1, chat_id: int | None = None
     ) -> None:
@@ -145,8 +141,6 @@ class StandIn(World):
                 self._faults.remove(pending)
             return pending.fault
         return None
-
-    # ----------------------------------------------------------------- reading
 
     # The timeout parameter is the agreed interface; callers should not need asyncio.timeout.
     async def wait_for(
@@ -183,8 +177,6 @@ class StandIn(World):
         enough.__qualname__ = f"<{count} message(s) sent to chat {chat_id}>"
         await self.wait_for(enough, timeout)
         return self.sent_to(chat_id)
-
-    # ----------------------------------------------------------------- HTTP
 
     async def _bot_endpoint(self, request: web.Request) -> web.StreamResponse:
         if request.match_info["token"] != self.token:

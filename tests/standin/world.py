@@ -1,5 +1,4 @@
-"""The simulated Telegram side: users, chats, stored messages, files, pending updates, and the
-control-side Python API that makes users act and reports what the bot did."""
+"""The simulated Telegram world (users, chats, messages, files, updates) and its control API."""
 
 from __future__ import annotations
 
@@ -94,8 +93,6 @@ class World:
         self._answered: set[str] = set()
         self._ids = itertools.count(1)
 
-    # ----------------------------------------------------------------- time and bookkeeping
-
     def now(self) -> dt.datetime:
         return self._clock()
 
@@ -137,8 +134,6 @@ class World:
     def sent_message(self, chat_id: int, message_id: int) -> SentMessage | None:
         return self._sent_index.get((chat_id, message_id))
 
-    # ----------------------------------------------------------------- updates
-
     def push_update(self, update: JSON) -> int:
         update_id = update.get("update_id")
         if not isinstance(update_id, int):
@@ -166,8 +161,6 @@ class World:
     @property
     def pending_update_count(self) -> int:
         return len(self._updates)
-
-    # ----------------------------------------------------------------- files and media
 
     def _add_file(self, data: bytes, folder: str, ext: str) -> StoredFile:
         n = next(self._ids)
@@ -241,8 +234,6 @@ class World:
             self._media[each] = (kind, media)
         return copy.deepcopy(media), file_id
 
-    # ----------------------------------------------------------------- callback queries
-
     def callback_query(self, query_id: str) -> JSON | None:
         return self._callback_queries.get(query_id)
 
@@ -253,8 +244,6 @@ class World:
         self._answered.add(query_id)
         self.callback_answers.append({"callback_query_id": query_id, **answer})
         return True
-
-    # ================================================================= control side: setup
 
     def add_user(
         self,
@@ -299,8 +288,6 @@ class World:
 
     def unblock(self, user_id: int) -> None:
         self.blocked.discard(user_id)
-
-    # ================================================================= control side: users act
 
     def send_text(
         self,
@@ -406,8 +393,6 @@ class World:
         """Queues a raw update as-is, numbering it when it has no update_id."""
         return self.push_update(copy.deepcopy(update))
 
-    # ================================================================= control side: reading
-
     def sent_to(self, chat_id: int) -> list[SentMessage]:
         return [m for m in self.messages if m.chat_id == chat_id]
 
@@ -417,8 +402,6 @@ class World:
 
     def commands_for(self, scope: JSON | None = None, language_code: str = "") -> list[JSON]:
         return copy.deepcopy(self.commands.get(scope_key(scope, language_code), []))
-
-    # ----------------------------------------------------------------- helpers
 
     def _user(self, user_id: int) -> JSON:
         user = self.users.get(user_id)
