@@ -122,7 +122,7 @@ def build_application(settings: Settings, token: str, ctx: Context) -> AnyApp:
     application.add_error_handler(_log_error)
     application.bot_data["ctx"] = ctx
     application.bot_data["dispatcher"] = Dispatcher(
-        ctx, TelegramSender(application.bot), RateLimiter()
+        ctx, TelegramSender(application.bot), RateLimiter(clock=ctx.clock)
     )
     job_queue = application.job_queue
     assert job_queue is not None

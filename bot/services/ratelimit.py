@@ -2,14 +2,16 @@
 
 Telegram allows about 30 messages a second overall, one a second per chat, and 20 a minute per
 group. We stay under them (25/s by default) so that clock skew between us and Telegram never
-turns into a 429. Times are the event loop's monotonic clock: Telegram's limits are in real time,
-even when the process runs on a fast simulated clock.
+turns into a 429. Times are the process clock's (DESIGN: the whole process runs on one clock): on
+a fast demo clock the limits are simulated seconds too; without a clock, the loop's monotonic time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+
+from bot.clock import Clock
 
 
 class RateLimiter:
@@ -18,7 +20,9 @@ class RateLimiter:
         per_second: int = 25,
         per_chat_interval: float = 1.05,
         group_per_minute: int = 18,
+        clock: Clock | None = None,
     ) -> None:
+        self._clock = clock
         self.per_second = per_second
         self.per_chat_interval = per_chat_interval
         self.group_per_minute = group_per_minute
@@ -28,23 +32,29 @@ class RateLimiter:
         self._paused_until = 0.0
         self._lock = asyncio.Lock()
 
+    def _now(self) -> float:
+        if self._clock is None:
+            return asyncio.get_running_loop().time()
+        return self._clock.now().timestamp()
+
+    async def _sleep(self, seconds: float) -> None:
+        await asyncio.sleep(self._clock.real_seconds(seconds) if self._clock else seconds)
+
     def pause(self, seconds: float) -> None:
         """Telegram said retry_after: nobody sends until then."""
-        loop = asyncio.get_running_loop()
-        self._paused_until = max(self._paused_until, loop.time() + seconds)
+        self._paused_until = max(self._paused_until, self._now() + seconds)
 
     async def acquire(self, chat_id: int) -> None:
-        loop = asyncio.get_running_loop()
         # The per-chat slot is reserved first, without the lock, so one busy chat never holds up
         # sends to the others.
-        now = loop.time()
+        now = self._now()
         slot = max(now, self._chat_next.get(chat_id, 0.0))
         self._chat_next[chat_id] = slot + self.per_chat_interval
         if slot > now:
-            await asyncio.sleep(slot - now)
+            await self._sleep(slot - now)
         async with self._lock:
             while True:
-                now = loop.time()
+                now = self._now()
                 wait = self._paused_until - now
                 while self._sent and self._sent[0] <= now - 1.0:
                     self._sent.popleft()
@@ -58,7 +68,7 @@ class RateLimiter:
                         wait = max(wait, group[0] + 60.0 - now)
                 if wait <= 0:
                     break
-                await asyncio.sleep(wait)
+                await self._sleep(wait)
             self._sent.append(now)
             if chat_id < 0:
                 self._group_sent[chat_id].append(now)

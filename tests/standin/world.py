@@ -368,7 +368,7 @@ class World:
         message = self.store.get((chat_id, message_id))
         if message is None or message["from"]["id"] != self.bot_id:
             raise ValueError(f"the bot has no message {message_id} in chat {chat_id}")
-        query_id = str(next(self._ids) * 7919 + self.bot_id)
+        query_id = f"{self.bot_id}-{next(self._ids)}"
         query: JSON = {
             "id": query_id,
             "from": dict(user),
