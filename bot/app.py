@@ -15,6 +15,8 @@ from telegram.ext import Application, ApplicationBuilder
 from telegram.request import HTTPXRequest
 
 import jobs
+from bot.adapters.pacing import Pacing
+from bot.adapters.ratelimit import RateLimiter
 from bot.adapters.telegram import TelegramSender
 from bot.clock import Clock, ScaledClock
 from bot.config import Settings
@@ -28,7 +30,6 @@ from bot.services.callbacks import CallbackSigner
 from bot.services.context import Clinic, Context
 from bot.services.dispatch import Dispatcher
 from bot.services.protocols import load_protocols
-from bot.services.ratelimit import RateLimiter
 from jobs import dispatch as dispatch_job
 
 log = logging.getLogger(__name__)
@@ -113,17 +114,18 @@ def build_application(settings: Settings, token: str, ctx: Context) -> AnyApp:
         .base_file_url(f"{api}/file/bot")
         # our own poller stores updates before confirming them (see bot.handlers.polling)
         .updater(None)
-        .request(HTTPXRequest(connection_pool_size=64, read_timeout=10, connect_timeout=5))
+        .request(HTTPXRequest(
+                connection_pool_size=64, read_timeout=settings.send_timeout, connect_timeout=5
+            ))
         .get_updates_request(HTTPXRequest(connection_pool_size=2, read_timeout=30))
+        .rate_limiter(Pacing(RateLimiter(clock=ctx.clock)))
         .build()
     )
     for handler in registry.handlers():
         application.add_handler(handler)
     application.add_error_handler(_log_error)
     application.bot_data["ctx"] = ctx
-    application.bot_data["dispatcher"] = Dispatcher(
-        ctx, TelegramSender(application.bot), RateLimiter(clock=ctx.clock)
-    )
+    application.bot_data["dispatcher"] = Dispatcher(ctx, TelegramSender(application.bot))
     job_queue = application.job_queue
     assert job_queue is not None
     ctx.wake = lambda: dispatch_job.wake(job_queue)

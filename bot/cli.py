@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -399,6 +400,8 @@ def demo(speed: float | None, treatment: str, language: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: every error is one line on stderr and a non-zero exit code."""
+    # python-telegram-bot 22 warns on every 429 unless it may give retry_after as a timedelta
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
     try:
         cli.main(args=list(argv) if argv is not None else None, standalone_mode=False, obj={})
     except click.exceptions.Exit as err:

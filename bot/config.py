@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     default_language: str = "en"
     invite_days: int = 7
     bot_username: str = "aftercare_bot"
+    # seconds to wait for Telegram's answer to a send; past it the message is "uncertain"
+    send_timeout: float = 10.0
 
     @field_validator("database_url")
     @classmethod

@@ -47,7 +47,11 @@ async def run_demo(speed: float | None, treatment: str, language: str) -> None:
     with tempfile.TemporaryDirectory(prefix="aftercare-demo-") as tmp:
         url = f"sqlite+aiosqlite:///{Path(tmp) / 'demo.db'}"
         await upgrade_async(url)
-        async with StandIn(clock=clock.now, bot_username="aftercare_demo_bot") as standin:
+        async with StandIn(
+            clock=clock.now,
+            bot_username="aftercare_demo_bot",
+            limit_clock=lambda: clock.now().timestamp(),
+        ) as standin:
             settings = Settings(
                 database_url=url,
                 bot_token=standin.token,  # type: ignore[arg-type]

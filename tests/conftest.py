@@ -22,6 +22,8 @@ from bot.services.callbacks import CallbackSigner
 from bot.services.context import Clinic, Context
 from bot.services.protocols import load_protocols
 
+# python-telegram-bot 22 warns on every RetryAfter unless told to use timedeltas (its v23 default).
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 PG_URL = os.environ.get("AFTERCARE_TEST_DATABASE_URL")
 TABLES = (
     "audit_event", "inbound_update", "start_attempt", "scheduled_message", "invite",

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import httpx
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
+from telegram.ext import ExtBot
 
+from bot.adapters.pacing import PacingArgs, retry_seconds
 from bot.errors import (
     PermanentDeliveryError,
     RecipientBlocked,
@@ -28,15 +30,16 @@ def keyboard(buttons: Buttons | None) -> InlineKeyboardMarkup | None:
 
 
 class TelegramSender:
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: ExtBot[PacingArgs]) -> None:
         self.bot = bot
 
     async def send_text(self, chat_id: int, text: str, buttons: Buttons | None = None) -> int:
         try:
-            message = await self.bot.send_message(chat_id, text, reply_markup=keyboard(buttons))
+            message = await self.bot.send_message(
+                chat_id, text, reply_markup=keyboard(buttons), rate_limit_args={"retry": False}
+            )
         except RetryAfter as err:
-            retry = err.retry_after
-            seconds = retry if isinstance(retry, int | float) else retry.total_seconds()
+            seconds = retry_seconds(err)
             raise TransientDeliveryError("429 too many requests", retry_after=seconds) from err
         except Forbidden as err:
             raise RecipientBlocked(f"403 {err.message}") from err

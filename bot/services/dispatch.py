@@ -30,7 +30,6 @@ from bot.errors import (
 from bot.services.context import Context
 from bot.services.notices import patient_ref, queue_staff_notice
 from bot.services.ports import Sender
-from bot.services.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -72,12 +71,11 @@ class _Work:
 class Dispatcher:
     """One per process; several processes may run side by side on one database."""
 
-    def __init__(
-        self, ctx: Context, sender: Sender, limiter: RateLimiter | None = None, batch: int = 8
-    ) -> None:
+    def __init__(self, ctx: Context, sender: Sender, batch: int = 8) -> None:
+        # the sender paces itself within Telegram's limits; `batch` bounds how many rows are
+        # claimed (and so at risk of an uncertain outcome if the process dies) at a time
         self.ctx = ctx
         self.sender = sender
-        self.limiter = limiter or RateLimiter()
         self.batch = batch
         self._lock = asyncio.Lock()
 
@@ -171,7 +169,6 @@ class Dispatcher:
     async def _deliver(self, work: _Work) -> Tally:
         tally = Tally()
         assert work.chat_id is not None
-        await self.limiter.acquire(work.chat_id)
         try:
             message_id = await self.sender.send_text(work.chat_id, work.text)
         except DeliveryError as err:
@@ -200,7 +197,6 @@ class Dispatcher:
             if isinstance(err, TransientDeliveryError):
                 delay = backoff(row.attempts)
                 if err.retry_after is not None:
-                    self.limiter.pause(err.retry_after)
                     delay = dt.timedelta(seconds=err.retry_after)
                 if row.attempts >= MAX_ATTEMPTS:
                     row.status = MessageStatus.FAILED

@@ -16,17 +16,15 @@ from bot.errors import (
 from bot.services.context import Context
 from bot.services.dispatch import Dispatcher
 from bot.services.patient_chat import note_contact
-from bot.services.ratelimit import RateLimiter
 from tests.conftest import T0, make_context
 from tests.fakes import FakeSender
 from tests.services.helpers import active_patient, rows, statuses, with_session
 
 USER = 5001
-FAST = RateLimiter(per_second=1000, per_chat_interval=0.0)
 
 
 def dispatcher(ctx: Context, sender: FakeSender) -> Dispatcher:
-    return Dispatcher(ctx, sender, FAST)
+    return Dispatcher(ctx, sender)
 
 
 async def run_until(ctx: Context, d: Dispatcher, clock: FrozenClock, end: dt.datetime) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import contextlib
 import datetime as dt
 import mimetypes
@@ -45,6 +46,7 @@ class StandIn(World):
         chat_rate: float = 1.0,
         group_limit: tuple[int, float] = (20, 60.0),
         bot_name: str = "Aftercare",
+        limit_clock: Callable[[], float] | None = None,
     ) -> None:
         super().__init__(token=token, bot_username=bot_username, clock=clock, bot_name=bot_name)
         self.rate_limited = 0
@@ -53,6 +55,8 @@ class StandIn(World):
             chat_burst=chat_burst,
             chat_rate=chat_rate,
             group_limit=group_limit,
+            # a process on a fast or jumping clock (demo, tests) is limited on that clock too
+            now=limit_clock or time.monotonic,
         )
         self._faults: list[_PendingFault] = []
         self._closing = asyncio.Event()

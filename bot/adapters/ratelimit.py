@@ -37,8 +37,11 @@ class RateLimiter:
             return asyncio.get_running_loop().time()
         return self._clock.now().timestamp()
 
+    def real_seconds(self, seconds: float) -> float:
+        return self._clock.real_seconds(seconds) if self._clock else seconds
+
     async def _sleep(self, seconds: float) -> None:
-        await asyncio.sleep(self._clock.real_seconds(seconds) if self._clock else seconds)
+        await asyncio.sleep(self.real_seconds(seconds))
 
     def pause(self, seconds: float) -> None:
         """Telegram said retry_after: nobody sends until then."""
