@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -62,14 +63,20 @@ class Harness:
         self.standin.press(user_id, consent.message_id, data)
         await self.standin.wait_for_messages(user_id, before + 2)
 
-    async def settle(self, patient_ref: str, timeout: float = 10.0) -> None:
-        """Waits until no message of the patient is mid-send (the outcome is written back)."""
-        from bot.db.models import MessageStatus
-        from bot.services import patients
+    async def settle(self, patient_ref: str | None = None, timeout: float = 10.0) -> None:
+        """Waits until no message (of the patient) is mid-send: the outcome is written back."""
+        from sqlalchemy import select
+
+        from bot.db.models import MessageStatus, ScheduledMessage
 
         async def busy() -> bool:
-            view = await patients.show_patient(self.ctx, patient_ref)
-            return any(m.status == MessageStatus.SENDING for m in view.messages)
+            stmt = select(ScheduledMessage.id).where(
+                ScheduledMessage.status == MessageStatus.SENDING
+            )
+            if patient_ref is not None:
+                stmt = stmt.where(ScheduledMessage.patient_id == int(patient_ref))
+            async with self.ctx.db() as db:
+                return (await db.execute(stmt.limit(1))).first() is not None
 
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -78,18 +85,24 @@ class Harness:
                 raise TimeoutError("messages still mid-send")
             await asyncio.sleep(0.02)
 
+    def pause(self, seconds: float = 2.0) -> None:
+        """A person takes a moment between messages (and Telegram's per-chat limit is per second)."""
+        self.clock.advance(dt.timedelta(seconds=seconds))
+
     async def reply_to(self, user_id: int, text: str) -> SentMessage:
+        self.pause()
         before = len(self.standin.sent_to(user_id))
         self.standin.send_text(user_id, text)
         return (await self.standin.wait_for_messages(user_id, before + 1))[-1]
 
 
-@pytest.fixture
-async def harness(settings: Settings) -> AsyncIterator[Harness]:
+@contextlib.asynccontextmanager
+async def running_bot(settings: Settings, *, real_time_limits: bool) -> AsyncIterator[Harness]:
     clock = ScaledClock(1.0, start=T0)
-    async with StandIn(
-        token=TOKEN, clock=clock.now, limit_clock=lambda: clock.now().timestamp()
-    ) as standin:
+    # Tests that jump the clock have Telegram's limits counted on that clock too; the load
+    # test keeps them on real time, as Telegram does.
+    limit_clock = None if real_time_limits else (lambda: clock.now().timestamp())
+    async with StandIn(token=TOKEN, clock=clock.now, limit_clock=limit_clock) as standin:
         standin.add_user(PATIENT, "Anna", language_code="en")
         standin.add_user(STRANGER, "Sam", language_code="en")
         standin.add_group(STAFF_CHAT, "Clinic staff")
@@ -104,3 +117,15 @@ async def harness(settings: Settings) -> AsyncIterator[Harness]:
         finally:
             await h.runtime.stop()
             await h._close()
+
+
+@pytest.fixture
+async def harness(settings: Settings) -> AsyncIterator[Harness]:
+    async with running_bot(settings, real_time_limits=False) as h:
+        yield h
+
+
+@pytest.fixture
+async def thousand(settings: Settings) -> AsyncIterator[Harness]:
+    async with running_bot(settings, real_time_limits=True) as h:
+        yield h

@@ -86,14 +86,17 @@ async def test_odd_input_gets_a_calm_answer(harness: Harness) -> None:
         lambda: s.send_document(PATIENT),
     ):
         before = len(s.sent_to(PATIENT))
+        h.pause()
         inject()
         answer = (await s.wait_for_messages(PATIENT, before + 1))[-1]
         assert "can't read messages" in answer.text and "+33" in answer.text
+    h.pause()
     s.send_text(PATIENT, "hello")
     await s.wait_for_messages(PATIENT, len(s.sent_to(PATIENT)) + 1)
     own = next(e for e in reversed(s.transcript) if e.user_id == PATIENT and e.text == "hello")
     assert own.message_id is not None
     before = len(s.sent_to(PATIENT))
+    h.pause()
     s.edit_text(PATIENT, own.message_id, "hello again")
     edited = (await s.wait_for_messages(PATIENT, before + 1))[-1]
     assert "can't read messages" in edited.text

@@ -1,0 +1,229 @@
+"""Delivery over real HTTP: Telegram's limits, its faults, restarts, and 1,000 messages at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import insert, select
+
+from bot.db.models import (
+    Audience,
+    InboundUpdate,
+    MessageStatus,
+    Patient,
+    PatientStatus,
+    ScheduledMessage,
+    SessionStatus,
+    TreatmentSession,
+    UpdateStatus,
+)
+from bot.services import inbox, patients, sessions
+from tests.conftest import T0
+from tests.e2e.conftest import PATIENT, STAFF_CHAT, Harness
+from tests.standin import Fault
+
+
+async def planned_patient(h: Harness, hours_ago: float = 1.0) -> tuple[str, sessions.SessionPlan]:
+    """A consenting patient whose session was `hours_ago`: the right-after tip is due now."""
+    p = await patients.add_patient(h.ctx, "Anna Smith", "en", "Europe/Paris")
+    plan = await sessions.add_session(
+        h.ctx, str(p.id), "face", h.clock.now() - dt.timedelta(hours=hours_ago)
+    )
+    return str(p.id), plan
+
+
+async def status_of(h: Harness, ref: str, step: str) -> ScheduledMessage:
+    view = await patients.show_patient(h.ctx, ref)
+    return next(m for m in view.messages if m.step_key == step)
+
+
+async def test_retry_after_from_telegram_is_honoured_and_sent_once(harness: Harness) -> None:
+    h = harness
+    ref, _plan = await planned_patient(h)
+    h.standin.fail_next("sendMessage", Fault.retry_after(3), chat_id=PATIENT, count=1)
+    await h.join(ref)
+    await h.standin.wait_for(lambda: any(c.get("chat_id") == PATIENT for c in h.standin.calls("sendMessage")))
+    await h.settle(ref)
+    row = await status_of(h, ref, "right-after")
+    if row.status == MessageStatus.PENDING:  # the 429 hit the scheduled tip: it waits 3 s
+        assert row.attempts == 1 and row.last_error == "429 too many requests"
+        await h.advance_to(h.clock.now() + dt.timedelta(seconds=3))
+    await h.standin.wait_for(lambda: any("normal to notice" in m.text for m in h.standin.sent_to(PATIENT)))
+    await h.settle(ref)
+    assert (await status_of(h, ref, "right-after")).status == MessageStatus.SENT
+    assert sum("normal to notice" in m.text for m in h.standin.sent_to(PATIENT)) == 1
+
+
+async def test_server_errors_are_retried_and_delivered_once(harness: Harness) -> None:
+    h = harness
+    ref, _plan = await planned_patient(h)
+    await h.join(ref)
+    await h.settle(ref)
+    # the next tip meets two 502s before it gets through
+    h.standin.fail_next("sendMessage", Fault.server_error(502), chat_id=PATIENT, count=2)
+    row = await status_of(h, ref, "same-evening")
+    await h.advance_to(row.due_at)
+    for _ in range(2):
+        await h.settle(ref)
+        row = await status_of(h, ref, "same-evening")
+        if row.status == MessageStatus.PENDING:
+            await h.advance_to(row.due_at)
+    await h.standin.wait_for(lambda: any("this evening" in m.text for m in h.standin.sent_to(PATIENT)))
+    await h.settle(ref)
+    row = await status_of(h, ref, "same-evening")
+    assert (row.status, row.attempts) == (MessageStatus.SENT, 3)
+    assert sum("this evening" in m.text for m in h.standin.sent_to(PATIENT)) == 1
+
+
+async def test_a_slow_answer_after_acceptance_is_uncertain_and_never_resent(
+    harness: Harness,
+) -> None:
+    h = harness
+    ref, _plan = await planned_patient(h)
+    await h.join(ref)
+    await h.settle(ref)
+    h.standin.fail_next("sendMessage", Fault.slow(2.5), chat_id=PATIENT)
+    row = await status_of(h, ref, "same-evening")
+    await h.advance_to(row.due_at)
+    await h.standin.wait_for(lambda: any("this evening" in m.text for m in h.standin.sent_to(PATIENT)))
+    await h.settle(ref)
+    row = await status_of(h, ref, "same-evening")
+    assert row.status == MessageStatus.UNCERTAIN
+    await h.advance_to(row.due_at + dt.timedelta(hours=1))
+    await h.settle(ref)
+    assert sum("this evening" in m.text for m in h.standin.sent_to(PATIENT)) == 1
+
+
+async def test_a_dropped_connection_is_uncertain_not_repeated(harness: Harness) -> None:
+    h = harness
+    ref, _plan = await planned_patient(h)
+    await h.join(ref)
+    await h.settle(ref)
+    h.standin.fail_next("sendMessage", Fault.drop_connection(), chat_id=PATIENT)
+    row = await status_of(h, ref, "same-evening")
+    await h.advance_to(row.due_at)
+    await h.standin.wait_for(lambda: len(h.standin.calls("sendMessage")) >= 4)
+    await h.settle(ref)
+    assert (await status_of(h, ref, "same-evening")).status == MessageStatus.UNCERTAIN
+
+
+async def test_a_blocked_patient_is_held_and_staff_are_told_once(harness: Harness) -> None:
+    h = harness
+    ref, _plan = await planned_patient(h)
+    await h.join(ref)
+    await h.settle(ref)
+    h.standin.block(PATIENT)
+    for step in ("same-evening", "sun-morning"):
+        row = await status_of(h, ref, step)
+        await h.advance_to(row.due_at)
+        await h.standin.wait_for(lambda: len(h.standin.sent_to(STAFF_CHAT)) >= 1)
+        await h.settle(ref)
+    notices = h.standin.sent_to(STAFF_CHAT)
+    assert len(notices) == 1 and "blocked the bot" in notices[0].text and "P0001" in notices[0].text
+    view = await patients.show_patient(h.ctx, ref)
+    assert view.patient.status == PatientStatus.UNREACHABLE
+    assert (await status_of(h, ref, "sun-morning")).status == MessageStatus.PENDING
+    # the patient unblocks and writes: what is still useful goes out
+    h.standin.unblock(PATIENT)
+    await h.reply_to(PATIENT, "hi, I'm back")
+    await h.standin.wait_for(lambda: any("sun" in m.text for m in h.standin.sent_to(PATIENT)))
+
+
+async def test_restart_mid_plan_loses_nothing_and_sends_nothing_twice(harness: Harness) -> None:
+    h = harness
+    ref, plan = await planned_patient(h, hours_ago=-80)  # the session is in three days
+    await h.join(ref)
+    due = sorted(plan.messages, key=lambda m: m.due_at)
+    for message in due[:3]:
+        await h.advance_to(message.due_at)
+        await h.settle(ref)
+    await h.restart()
+    for message in due[3:]:
+        await h.advance_to(message.due_at)
+        await h.standin.wait_for(lambda: len(h.standin.sent_to(PATIENT)) >= 2 + due.index(message) + 1)
+    await h.settle(ref)
+    texts = [m.text for m in h.standin.sent_to(PATIENT)[2:]]
+    assert len(texts) == 8 == len(set(texts))
+
+
+async def test_updates_that_arrive_while_the_bot_is_down_are_handled_once(
+    harness: Harness,
+) -> None:
+    h = harness
+    ref, _plan = await planned_patient(h)
+    await h.join(ref)
+    await h.runtime.stop()
+    h.standin.send_text(PATIENT, "/schedule")
+    h.pause()
+    h.standin.send_text(PATIENT, "/help")
+    before = len(h.standin.sent_to(PATIENT))
+    await h.restart()
+    await h.standin.wait_for_messages(PATIENT, before + 2)
+    async with h.ctx.db() as db:
+        rows = (await db.execute(select(InboundUpdate))).scalars().all()
+    assert {r.status for r in rows} == {UpdateStatus.DONE}
+    assert all(r.payload is None for r in rows)  # what patients wrote is not kept
+
+
+async def test_an_update_stored_but_not_handled_before_a_crash_is_handled_on_start(
+    harness: Harness,
+) -> None:
+    h = harness
+    ref, _plan = await planned_patient(h)
+    await h.join(ref)
+    await h.runtime.stop()
+    # the last process stored this update, confirmed it to Telegram, and died
+    update = {
+        "update_id": 10_000,
+        "message": {
+            "message_id": 77, "date": int(h.clock.now().timestamp()),
+            "chat": {"id": PATIENT, "type": "private", "first_name": "Anna"},
+            "from": {"id": PATIENT, "is_bot": False, "first_name": "Anna"},
+            "text": "/help", "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+        },
+    }
+    assert await inbox.store(h.ctx, [update]) == 1
+    assert await inbox.store(h.ctx, [update]) == 0  # the same update twice is kept once
+    before = len(h.standin.sent_to(PATIENT))
+    await h.restart()
+    await h.standin.wait_for_messages(PATIENT, before + 1)
+    assert "Here is what I can do" in h.standin.sent_to(PATIENT)[-1].text
+
+
+async def test_a_thousand_messages_due_at_once_all_arrive_in_time_once_without_a_429(
+    thousand: Harness,
+) -> None:
+    h = thousand
+    now = h.clock.now()
+    useful_until = now + dt.timedelta(minutes=3)
+    users = range(20_000, 21_000)
+    for uid in users:
+        h.standin.add_user(uid, f"P{uid}")
+    async with h.ctx.db.begin() as db:
+        ids = (await db.execute(insert(Patient).returning(Patient.id), [
+            {"name": f"P{uid}", "language": "en", "timezone": "Europe/Paris",
+             "telegram_user_id": uid, "status": PatientStatus.ACTIVE, "created_at": now}
+            for uid in users
+        ])).scalars().all()
+        session_ids = (await db.execute(insert(TreatmentSession).returning(TreatmentSession.id), [
+            {"patient_id": pid, "treatment": "face", "area": "face", "status": SessionStatus.PLANNED,
+             "starts_at": now - dt.timedelta(minutes=30), "created_at": now}
+            for pid in ids
+        ])).scalars().all()
+        await db.execute(insert(ScheduledMessage), [
+            {"audience": Audience.PATIENT, "session_id": sid, "patient_id": pid,
+             "step_key": "right-after", "kind": "tip", "due_at": now, "useful_until": useful_until,
+             "status": MessageStatus.PENDING, "attempts": 0, "created_at": now}
+            for pid, sid in zip(ids, session_ids, strict=True)
+        ])
+    h.ctx.wake()
+    await h.standin.wait_for(lambda: len(h.standin.messages) >= 1000, timeout=170)
+    await h.settle()
+    async with h.ctx.db() as db:
+        rows = (await db.execute(select(ScheduledMessage))).scalars().all()
+    assert len(rows) == 1000
+    assert all(r.status == MessageStatus.SENT for r in rows)
+    assert all(r.sent_at is not None and r.sent_at <= useful_until for r in rows)
+    chats = [m.chat_id for m in h.standin.messages]
+    assert len(chats) == 1000 == len(set(chats))  # none twice
+    assert h.standin.rate_limited == 0
