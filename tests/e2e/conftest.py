@@ -85,6 +85,23 @@ class Harness:
                 raise TimeoutError("messages still mid-send")
             await asyncio.sleep(0.02)
 
+    async def drive(self, patient_ref: str, step: str, timeout: float = 15.0) -> Any:
+        """Walks the clock to the step's due time (and retries) until its outcome is final."""
+        from bot.db.models import MessageStatus
+        from bot.services import patients
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            view = await patients.show_patient(self.ctx, patient_ref)
+            row = next(m for m in view.messages if m.step_key == step)
+            if row.status not in (MessageStatus.PENDING, MessageStatus.SENDING):
+                return row
+            if row.status == MessageStatus.PENDING:
+                await self.advance_to(row.due_at)
+            await asyncio.sleep(0.05)
+        raise TimeoutError(f"step {step} did not settle")
+
     def pause(self, seconds: float = 2.0) -> None:
         """A person takes a moment between messages (and Telegram's per-chat limit is per second)."""
         self.clock.advance(dt.timedelta(seconds=seconds))

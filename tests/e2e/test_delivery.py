@@ -40,18 +40,22 @@ async def status_of(h: Harness, ref: str, step: str) -> ScheduledMessage:
 async def test_retry_after_from_telegram_is_honoured_and_sent_once(harness: Harness) -> None:
     h = harness
     ref, _plan = await planned_patient(h)
-    h.standin.fail_next("sendMessage", Fault.retry_after(3), chat_id=PATIENT, count=1)
     await h.join(ref)
-    await h.standin.wait_for(lambda: any(c.get("chat_id") == PATIENT for c in h.standin.calls("sendMessage")))
+    await h.drive(ref, "right-after")
+    h.standin.fail_next("sendMessage", Fault.retry_after(30), chat_id=PATIENT, count=1)
+    row = await status_of(h, ref, "same-evening")
+    await h.advance_to(row.due_at)
+    await h.standin.wait_for(lambda: len(h.standin.calls("sendMessage")) >= 4)
     await h.settle(ref)
-    row = await status_of(h, ref, "right-after")
-    if row.status == MessageStatus.PENDING:  # the 429 hit the scheduled tip: it waits 3 s
-        assert row.attempts == 1 and row.last_error == "429 too many requests"
-        await h.advance_to(h.clock.now() + dt.timedelta(seconds=3))
-    await h.standin.wait_for(lambda: any("normal to notice" in m.text for m in h.standin.sent_to(PATIENT)))
-    await h.settle(ref)
-    assert (await status_of(h, ref, "right-after")).status == MessageStatus.SENT
-    assert sum("normal to notice" in m.text for m in h.standin.sent_to(PATIENT)) == 1
+    row = await status_of(h, ref, "same-evening")
+    assert (row.status, row.attempts, row.last_error) == (
+        MessageStatus.PENDING, 1, "429 too many requests",
+    )
+    waited = row.due_at - h.clock.now()
+    assert dt.timedelta(seconds=25) < waited <= dt.timedelta(seconds=30)
+    row = await h.drive(ref, "same-evening")
+    assert (row.status, row.attempts) == (MessageStatus.SENT, 2)
+    assert sum("this evening" in m.text for m in h.standin.sent_to(PATIENT)) == 1
 
 
 async def test_server_errors_are_retried_and_delivered_once(harness: Harness) -> None:
@@ -61,16 +65,7 @@ async def test_server_errors_are_retried_and_delivered_once(harness: Harness) ->
     await h.settle(ref)
     # the next tip meets two 502s before it gets through
     h.standin.fail_next("sendMessage", Fault.server_error(502), chat_id=PATIENT, count=2)
-    row = await status_of(h, ref, "same-evening")
-    await h.advance_to(row.due_at)
-    for _ in range(2):
-        await h.settle(ref)
-        row = await status_of(h, ref, "same-evening")
-        if row.status == MessageStatus.PENDING:
-            await h.advance_to(row.due_at)
-    await h.standin.wait_for(lambda: any("this evening" in m.text for m in h.standin.sent_to(PATIENT)))
-    await h.settle(ref)
-    row = await status_of(h, ref, "same-evening")
+    row = await h.drive(ref, "same-evening")
     assert (row.status, row.attempts) == (MessageStatus.SENT, 3)
     assert sum("this evening" in m.text for m in h.standin.sent_to(PATIENT)) == 1
 
@@ -83,12 +78,9 @@ async def test_a_slow_answer_after_acceptance_is_uncertain_and_never_resent(
     await h.join(ref)
     await h.settle(ref)
     h.standin.fail_next("sendMessage", Fault.slow(2.5), chat_id=PATIENT)
-    row = await status_of(h, ref, "same-evening")
-    await h.advance_to(row.due_at)
-    await h.standin.wait_for(lambda: any("this evening" in m.text for m in h.standin.sent_to(PATIENT)))
-    await h.settle(ref)
-    row = await status_of(h, ref, "same-evening")
+    row = await h.drive(ref, "same-evening")
     assert row.status == MessageStatus.UNCERTAIN
+    assert row.last_error == "timed out after the request left"
     await h.advance_to(row.due_at + dt.timedelta(hours=1))
     await h.settle(ref)
     assert sum("this evening" in m.text for m in h.standin.sent_to(PATIENT)) == 1
@@ -100,11 +92,11 @@ async def test_a_dropped_connection_is_uncertain_not_repeated(harness: Harness) 
     await h.join(ref)
     await h.settle(ref)
     h.standin.fail_next("sendMessage", Fault.drop_connection(), chat_id=PATIENT)
-    row = await status_of(h, ref, "same-evening")
-    await h.advance_to(row.due_at)
-    await h.standin.wait_for(lambda: len(h.standin.calls("sendMessage")) >= 4)
+    row = await h.drive(ref, "same-evening")
+    assert row.status == MessageStatus.UNCERTAIN
+    await h.advance_to(row.due_at + dt.timedelta(hours=2))
     await h.settle(ref)
-    assert (await status_of(h, ref, "same-evening")).status == MessageStatus.UNCERTAIN
+    assert not any("this evening" in m.text for m in h.standin.sent_to(PATIENT))
 
 
 async def test_a_blocked_patient_is_held_and_staff_are_told_once(harness: Harness) -> None:
@@ -135,13 +127,10 @@ async def test_restart_mid_plan_loses_nothing_and_sends_nothing_twice(harness: H
     await h.join(ref)
     due = sorted(plan.messages, key=lambda m: m.due_at)
     for message in due[:3]:
-        await h.advance_to(message.due_at)
-        await h.settle(ref)
+        assert (await h.drive(ref, message.step_key)).status == MessageStatus.SENT
     await h.restart()
     for message in due[3:]:
-        await h.advance_to(message.due_at)
-        await h.standin.wait_for(lambda: len(h.standin.sent_to(PATIENT)) >= 2 + due.index(message) + 1)
-    await h.settle(ref)
+        assert (await h.drive(ref, message.step_key)).status == MessageStatus.SENT
     texts = [m.text for m in h.standin.sent_to(PATIENT)[2:]]
     assert len(texts) == 8 == len(set(texts))
 
