@@ -22,8 +22,8 @@ from bot.clock import Clock, ScaledClock
 from bot.config import Settings
 from bot.db.engine import make_engine, make_sessionmaker
 from bot.db.migrate import current_revision, head_revision, upgrade_async
-from bot.errors import ConfigError
 from bot.domain.plan import QuietHours
+from bot.errors import ConfigError
 from bot.handlers import polling, registry
 from bot.i18n import I18n
 from bot.services.callbacks import CallbackSigner
@@ -87,7 +87,9 @@ async def open_context(
         current = await current_revision(engine)
     except Exception as err:
         await engine.dispose()
-        raise ConfigError(f"AFTERCARE_DATABASE_URL: cannot open the database ({str(err).splitlines()[0][:200]})") from None
+        raise ConfigError(
+            f"AFTERCARE_DATABASE_URL: cannot open the database ({str(err).splitlines()[0][:200]})"
+        ) from None
     if current != head_revision():
         await engine.dispose()
         raise ConfigError("the database is not up to date: run `aftercare db upgrade` first")
@@ -114,9 +116,11 @@ def build_application(settings: Settings, token: str, ctx: Context) -> AnyApp:
         .base_file_url(f"{api}/file/bot")
         # our own poller stores updates before confirming them (see bot.handlers.polling)
         .updater(None)
-        .request(HTTPXRequest(
+        .request(
+            HTTPXRequest(
                 connection_pool_size=64, read_timeout=settings.send_timeout, connect_timeout=5
-            ))
+            )
+        )
         .get_updates_request(HTTPXRequest(connection_pool_size=2, read_timeout=30))
         .rate_limiter(Pacing(RateLimiter(clock=ctx.clock)))
         .build()
@@ -134,7 +138,9 @@ def build_application(settings: Settings, token: str, ctx: Context) -> AnyApp:
 
 async def _log_error(update: object, context: Any) -> None:
     update_id = getattr(update, "update_id", None)
-    log.error("update %s failed: %s", update_id, type(context.error).__name__, exc_info=context.error)
+    log.error(
+        "update %s failed: %s", update_id, type(context.error).__name__, exc_info=context.error
+    )
 
 
 class Runtime:

@@ -215,7 +215,9 @@ def _plan(plan: sessions.SessionPlan, zone: str) -> dict[str, Any]:
     }
 
 
-def _show_plan(obj: dict[str, Any], as_json: bool, work: Callable[[Context], Awaitable[Any]]) -> None:
+def _show_plan(
+    obj: dict[str, Any], as_json: bool, work: Callable[[Context], Awaitable[Any]]
+) -> None:
     async def _both(ctx: Context) -> dict[str, Any]:
         plan = await work(ctx)
         patient_row = await patients.find_patient(ctx, str(plan.session.patient_id))
@@ -233,7 +235,9 @@ def _show_plan(obj: dict[str, Any], as_json: bool, work: Callable[[Context], Awa
 @session_group.command("add")
 @click.argument("patient_id")
 @click.option("--treatment", required=True, help="Protocol name: face, eye-area, scalp, body …")
-@click.option("--at", "starts_at", required=True, help="Start, patient's local time: 2026-03-01 10:30")
+@click.option(
+    "--at", "starts_at", required=True, help="Start, patient's local time: 2026-03-01 10:30"
+)
 @click.option("--area", default="", help="Treated area, as staff describe it.")
 @JSON_FLAG
 @click.pass_obj
@@ -294,7 +298,9 @@ STAFF_COLUMNS = ("id", "telegram_user_id", "name", "role")
 @click.option("--role", default="nurse", show_default=True, help="nurse, clinician or admin")
 @JSON_FLAG
 @click.pass_obj
-def staff_add(obj: dict[str, Any], telegram_user_id: int, name: str, role: str, as_json: bool) -> None:
+def staff_add(
+    obj: dict[str, Any], telegram_user_id: int, name: str, role: str, as_json: bool
+) -> None:
     """Register a staff member by Telegram user id."""
     member = _with_context(obj, lambda ctx: staff.add_staff(ctx, telegram_user_id, name, role))
     _emit(as_json, _staff(member), STAFF_COLUMNS)

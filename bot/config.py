@@ -69,7 +69,9 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use a name like Europe/Paris)") from None
+            raise ValueError(
+                f"unknown time zone {value!r} (use a name like Europe/Paris)"
+            ) from None
         return value
 
     @field_validator("quiet_hours")

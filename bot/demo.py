@@ -54,7 +54,7 @@ async def run_demo(speed: float | None, treatment: str, language: str) -> None:
         ) as standin:
             settings = Settings(
                 database_url=url,
-                bot_token=standin.token,  # type: ignore[arg-type]
+                bot_token=standin.token,
                 bot_api_url=standin.base_url,
                 staff_chat_id=STAFF_CHAT_ID,
                 timezone=ZONE,
@@ -64,7 +64,7 @@ async def run_demo(speed: float | None, treatment: str, language: str) -> None:
                 clock_speed=speed,
                 default_language="en",
                 bot_username="aftercare_demo_bot",
-                _env_file=None,  # type: ignore[call-arg]
+                _env_file=None,
             )
             standin.add_user(PATIENT_USER_ID, "Camille", language_code=language)
             standin.add_group(STAFF_CHAT_ID, "Clinic staff")

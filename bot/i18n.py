@@ -77,9 +77,7 @@ def _load(root: Path, lang: str) -> Translations:
     return Translations(buf, domain=DOMAIN)
 
 
-def extract_protocol(
-    fileobj: Any, keywords: Any, comment_tags: Any, options: Any
-) -> Any:
+def extract_protocol(fileobj: Any, keywords: Any, comment_tags: Any, options: Any) -> Any:
     """pybabel extractor for protocol files: each step's text is a msgid."""
     import tomllib
 

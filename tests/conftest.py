@@ -26,8 +26,14 @@ from bot.services.protocols import load_protocols
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 PG_URL = os.environ.get("AFTERCARE_TEST_DATABASE_URL")
 TABLES = (
-    "audit_event", "inbound_update", "start_attempt", "scheduled_message", "invite",
-    "treatment_session", "staff_member", "patient",
+    "audit_event",
+    "inbound_update",
+    "start_attempt",
+    "scheduled_message",
+    "invite",
+    "treatment_session",
+    "staff_member",
+    "patient",
 )
 # A Monday in winter, so quiet hours and DST tests start from known ground.
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)

@@ -1,7 +1,7 @@
 """Catalog upkeep: extract the template, update every language, fill English, check completeness.
 
-    python tools/i18n.py update   # pybabel extract + update; English msgstr = msgid
-    python tools/i18n.py check    # every shipped catalog complete, placeholders intact
+python tools/i18n.py update   # pybabel extract + update; English msgstr = msgid
+python tools/i18n.py check    # every shipped catalog complete, placeholders intact
 """
 
 from __future__ import annotations
@@ -25,10 +25,31 @@ def run(*args: str) -> None:
 
 
 def update() -> None:
-    run("extract", "-F", "babel.cfg", *KEYWORDS, "--sort-output", "--project", "aftercare-bot",
-        "--copyright-holder", "Aftercare bot contributors", "-o", str(POT), ".")
+    run(
+        "extract",
+        "-F",
+        "babel.cfg",
+        *KEYWORDS,
+        "--sort-output",
+        "--project",
+        "aftercare-bot",
+        "--copyright-holder",
+        "Aftercare bot contributors",
+        "-o",
+        str(POT),
+        ".",
+    )
     for po in sorted(LOCALES.glob("*/LC_MESSAGES/messages.po")):
-        run("update", "-i", str(POT), "-o", str(po), "-l", po.parent.parent.name, "--no-fuzzy-matching")
+        run(
+            "update",
+            "-i",
+            str(POT),
+            "-o",
+            str(po),
+            "-l",
+            po.parent.parent.name,
+            "--no-fuzzy-matching",
+        )
     en = LOCALES / "en" / "LC_MESSAGES" / "messages.po"
     if not en.exists():
         run("init", "-i", str(POT), "-o", str(en), "-l", "en")
@@ -59,7 +80,11 @@ def check() -> int:
             if found is None or "fuzzy" in found.flags or not all(values):
                 problems.append(f"{lang}: missing {str(message.id)[:60]!r}")
                 continue
-            want = set(PLACEHOLDER.findall(str(message.id if isinstance(message.id, str) else message.id[0])))
+            want = set(
+                PLACEHOLDER.findall(
+                    str(message.id if isinstance(message.id, str) else message.id[0])
+                )
+            )
             for value in values:
                 if set(PLACEHOLDER.findall(str(value))) - want - {"{n}"}:
                     problems.append(f"{lang}: placeholders differ in {str(message.id)[:60]!r}")

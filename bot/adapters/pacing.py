@@ -21,6 +21,14 @@ class PacingArgs(TypedDict, total=False):
     retry: bool
 
 
+def _chat_id(value: object) -> int | None:
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.lstrip("-").isdigit():
+        return int(value)
+    return None  # a @channel name: not one of ours
+
+
 def retry_seconds(err: RetryAfter) -> float:
     value = err.retry_after
     return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
@@ -46,10 +54,10 @@ class Pacing(BaseRateLimiter[PacingArgs]):
         data: dict[str, Any],
         rate_limit_args: PacingArgs | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        chat_id = data.get("chat_id")
-        if (endpoint.startswith("send") or endpoint in _SENDS) and endpoint != "sendChatAction":
-            if isinstance(chat_id, int) or (isinstance(chat_id, str) and chat_id.lstrip("-").isdigit()):
-                await self.limiter.acquire(int(chat_id))
+        chat = _chat_id(data.get("chat_id"))
+        is_send = endpoint.startswith("send") or endpoint in _SENDS
+        if is_send and endpoint != "sendChatAction" and chat is not None:
+            await self.limiter.acquire(chat)
         retry = (rate_limit_args or {}).get("retry", True)
         attempt = 0
         while True:

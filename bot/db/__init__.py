@@ -1,1 +1,1 @@
-"""Persistence: SQLAlchemy models, the engine and session factory, and queries (which never commit)."""
+"""Persistence: models, the engine and session factory, and queries (which never commit)."""

@@ -18,7 +18,9 @@ ALEMBIC_DIR = Path(__file__).resolve().parents[2] / "alembic"
 
 def alembic_config(url: str) -> Config:
     if not (ALEMBIC_DIR / "env.py").is_file():
-        raise FileNotFoundError(f"migrations not found at {ALEMBIC_DIR}: install from the source tree")
+        raise FileNotFoundError(
+            f"migrations not found at {ALEMBIC_DIR}: install from the source tree"
+        )
     config = Config()
     config.set_main_option("script_location", str(ALEMBIC_DIR))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))

@@ -1,10 +1,10 @@
-"""The tables: patients, invites, sessions, the outbox of scheduled messages, staff, audit, inbox."""
+"""The tables: patients, invites, sessions, the outbox, staff, audit, and the update inbox."""
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -34,7 +34,10 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {dt.datetime: UtcDateTime(), dict[str, Any]: JSON()}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dt.datetime: UtcDateTime(),
+        dict[str, Any]: JSON(),
+    }
 
 
 def _enum(cls: type[enum.Enum]) -> SaEnum:
@@ -127,7 +130,9 @@ class TreatmentSession(Base):
     __tablename__ = "treatment_session"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"), index=True)
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patient.id", ondelete="CASCADE"), index=True
+    )
     treatment: Mapped[str] = mapped_column(String(64))
     area: Mapped[str] = mapped_column(String(120))
     starts_at: Mapped[dt.datetime]

@@ -24,7 +24,9 @@ from bot.db.models import (
 # (invited, paused, stopped and unreachable patients' messages are held).
 _SENDABLE = or_(
     ScheduledMessage.audience == Audience.STAFF,
-    ScheduledMessage.patient_id.in_(select(Patient.id).where(Patient.status == PatientStatus.ACTIVE)),
+    ScheduledMessage.patient_id.in_(
+        select(Patient.id).where(Patient.status == PatientStatus.ACTIVE)
+    ),
 )
 
 
@@ -107,7 +109,7 @@ async def claim_due(db: AsyncSession, now: dt.datetime, limit: int) -> list[int]
         .order_by(ScheduledMessage.due_at, ScheduledMessage.id)
         .limit(limit)
     )
-    if db.bind.dialect.name == "postgresql":
+    if db.get_bind().dialect.name == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)
     ids = list((await db.execute(candidates)).scalars().all())
     if not ids:
@@ -124,9 +126,12 @@ async def claim_due(db: AsyncSession, now: dt.datetime, limit: int) -> list[int]
 
 
 async def next_due_at(db: AsyncSession) -> dt.datetime | None:
-    stmt = select(ScheduledMessage.due_at).where(
-        ScheduledMessage.status == MessageStatus.PENDING, _SENDABLE
-    ).order_by(ScheduledMessage.due_at).limit(1)
+    stmt = (
+        select(ScheduledMessage.due_at)
+        .where(ScheduledMessage.status == MessageStatus.PENDING, _SENDABLE)
+        .order_by(ScheduledMessage.due_at)
+        .limit(1)
+    )
     return (await db.execute(stmt)).scalar_one_or_none()
 
 

@@ -34,7 +34,8 @@ def contact_line(ctx: Context, lang: str) -> str:
     if clinic.phone:
         return ctx.i18n.t(
             lang,
-            "If something worries you, call {clinic} on {phone}. In an emergency, call {emergency}.",
+            "If something worries you, call {clinic} on {phone}. "
+            "In an emergency, call {emergency}.",
             clinic=clinic.name,
             phone=clinic.phone,
             emergency=clinic.emergency_number,

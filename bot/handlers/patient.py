@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
-from bot.handlers.common import AppContext, contact_line, deps, reply, user_id
 from bot.db.models import PatientStatus
+from bot.handlers.common import AppContext, contact_line, deps, reply, user_id
 from bot.i18n import N_
 from bot.services import enrolment, patient_chat
 from bot.services.context import Context
@@ -23,7 +25,9 @@ _OPEN_ANSWERS = {
         "This link has already been used. If you need to connect again, "
         "ask your clinic for a new personal link."
     ),
-    OpenOutcome.EXPIRED: N_("This link has expired. Please ask your clinic for a new personal link."),
+    OpenOutcome.EXPIRED: N_(
+        "This link has expired. Please ask your clinic for a new personal link."
+    ),
     OpenOutcome.ALREADY_LINKED: N_("You're already connected. Send /help to see what I can do."),
 }
 _CONSENT_ANSWERS = {
@@ -33,7 +37,9 @@ _CONSENT_ANSWERS = {
     ConsentOutcome.USED: N_(
         "This link has already been used. Ask your clinic for a new personal link."
     ),
-    ConsentOutcome.EXPIRED: N_("This link has expired. Please ask your clinic for a new personal link."),
+    ConsentOutcome.EXPIRED: N_(
+        "This link has expired. Please ask your clinic for a new personal link."
+    ),
     ConsentOutcome.ALREADY_LINKED: N_("You're already connected. Send /help to see what I can do."),
 }
 _KIND_LABELS = {"tip": N_("Care tip"), "reminder": N_("Reminder")}
@@ -119,10 +125,9 @@ async def consent(update: Update, context: AppContext) -> None:
     if result.outcome != ConsentOutcome.LINKED:
         await reply(update, ctx.i18n.t(lang, _CONSENT_ANSWERS[result.outcome]))
         return
-    try:
+    # already without buttons when the same press is handled twice
+    with contextlib.suppress(BadRequest):
         await query.edit_message_reply_markup(reply_markup=None)
-    except BadRequest:
-        pass  # already without buttons (the same press handled twice)
     await reply(
         update,
         ctx.i18n.t(
@@ -186,7 +191,9 @@ async def stop(update: Update, context: AppContext) -> None:
         return
     lang = patient.language
     if change == patient_chat.Change.ALREADY:
-        text = ctx.i18n.t(lang, "Your messages are already stopped. Send /resume to get them again.")
+        text = ctx.i18n.t(
+            lang, "Your messages are already stopped. Send /resume to get them again."
+        )
     else:
         text = ctx.i18n.t(
             lang,
@@ -204,7 +211,9 @@ async def resume(update: Update, context: AppContext) -> None:
         return
     lang = patient.language
     if change == patient_chat.Change.ALREADY:
-        text = ctx.i18n.t(lang, "Your messages are already on. Send /schedule to see what's coming.")
+        text = ctx.i18n.t(
+            lang, "Your messages are already on. Send /schedule to see what's coming."
+        )
     else:
         text = ctx.i18n.t(
             lang, "Welcome back! Your aftercare messages are on again. Send /schedule to see them."

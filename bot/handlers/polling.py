@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from telegram import Update
 from telegram.error import NetworkError, RetryAfter, TelegramError
-from typing import Any
-
 from telegram.ext import Application
 
 from bot.handlers.common import ctx_of
@@ -50,7 +49,9 @@ async def poll_forever(application: AnyApp, timeout: int = POLL_TIMEOUT) -> None
     while True:
         try:
             updates = await application.bot.get_updates(
-                offset=offset, timeout=timeout, read_timeout=timeout + 10,
+                offset=offset,
+                timeout=timeout,
+                read_timeout=timeout + 10,
                 allowed_updates=Update.ALL_TYPES,
             )
             failures = 0

@@ -85,7 +85,9 @@ async def open_invite(ctx: Context, token: str, telegram_user_id: int) -> Opened
         invite.opened_at = now
         patient = await db.get(Patient, invite.patient_id)
         assert patient is not None
-        queries.add_audit(db, now, f"telegram:{telegram_user_id}", "invite.open", f"invite:{invite.id}")
+        queries.add_audit(
+            db, now, f"telegram:{telegram_user_id}", "invite.open", f"invite:{invite.id}"
+        )
         return Opened(OpenOutcome.CONSENT_NEEDED, invite.id, patient.name, patient.language)
 
 
@@ -133,7 +135,9 @@ async def give_consent(ctx: Context, invite_id: int, telegram_user_id: int) -> C
         patient.consent_at = now
         if patient.status == PatientStatus.INVITED:
             patient.status = PatientStatus.ACTIVE
-        queries.add_audit(db, now, f"patient:{patient.id}", "consent.given", f"patient:{patient.id}")
+        queries.add_audit(
+            db, now, f"patient:{patient.id}", "consent.given", f"patient:{patient.id}"
+        )
         result = Consented(ConsentOutcome.LINKED, patient.id, patient.language)
     ctx.wake()
     return result

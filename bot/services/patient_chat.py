@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -79,7 +78,12 @@ async def resume(ctx: Context, telegram_user_id: int) -> tuple[Change, Patient |
         patient.unreachable_reported_at = None
         await replan_patient(db, ctx, patient, now)
         queries.add_audit(
-            db, now, f"patient:{patient.id}", "patient.resume", f"patient:{patient.id}", was=str(was)
+            db,
+            now,
+            f"patient:{patient.id}",
+            "patient.resume",
+            f"patient:{patient.id}",
+            was=str(was),
         )
     ctx.wake()
     return Change.DONE, patient

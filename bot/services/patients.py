@@ -56,7 +56,9 @@ async def add_patient(
         raise BadInput("a patient needs a name of 1 to 200 characters")
     lang = language or ctx.clinic.default_language
     if lang not in ctx.i18n.languages:
-        raise BadInput(f"language {lang!r} is not shipped (shipped: {', '.join(ctx.i18n.languages)})")
+        raise BadInput(
+            f"language {lang!r} is not shipped (shipped: {', '.join(ctx.i18n.languages)})"
+        )
     zone = check_timezone(timezone or ctx.clinic.timezone)
     now = ctx.now()
     async with ctx.db.begin() as db:
@@ -104,7 +106,9 @@ async def create_invite(ctx: Context, ref: str) -> InviteLink:
     async with ctx.db.begin() as db:
         db.add(
             Invite(
-                patient_id=patient.id, token_hash=hash_token(token), created_at=now,
+                patient_id=patient.id,
+                token_hash=hash_token(token),
+                created_at=now,
                 expires_at=expires_at,
             )
         )

@@ -50,8 +50,10 @@ async def add_session(
 ) -> SessionPlan:
     protocol = ctx.protocol(treatment)
     patient = await find_patient(ctx, patient_ref)
-    start = starts_at if isinstance(starts_at, dt.datetime) else parse_local_time(
-        starts_at, patient.timezone
+    start = (
+        starts_at
+        if isinstance(starts_at, dt.datetime)
+        else parse_local_time(starts_at, patient.timezone)
     )
     now = ctx.now()
     async with ctx.db.begin() as db:
@@ -66,7 +68,9 @@ async def add_session(
         db.add(session)
         await db.flush()
         messages = _apply_plan(db, session, patient, [], ctx, now)
-        queries.add_audit(db, now, "cli", "session.add", f"session:{session.id}", patient=patient.id)
+        queries.add_audit(
+            db, now, "cli", "session.add", f"session:{session.id}", patient=patient.id
+        )
     ctx.wake()
     return SessionPlan(session, messages)
 
@@ -110,7 +114,9 @@ async def cancel_session(ctx: Context, session_id: int) -> SessionPlan:
     return SessionPlan(session, messages)
 
 
-async def replan_patient(db: AsyncSession, ctx: Context, patient: Patient, now: dt.datetime) -> None:
+async def replan_patient(
+    db: AsyncSession, ctx: Context, patient: Patient, now: dt.datetime
+) -> None:
     """After /resume: the patient's planned sessions get their unsent steps planned again."""
     for session in await queries.sessions_for_patient(db, patient.id):
         if session.status == SessionStatus.PLANNED:
@@ -128,7 +134,9 @@ def _apply_plan(
 ) -> list[ScheduledMessage]:
     """Writes the protocol's plan as outbox rows: new steps added, unsent ones rewritten."""
     protocol = ctx.protocol(session.treatment)
-    planned = plan_session(protocol, session.starts_at, ZoneInfo(patient.timezone), ctx.clinic.quiet, now)
+    planned = plan_session(
+        protocol, session.starts_at, ZoneInfo(patient.timezone), ctx.clinic.quiet, now
+    )
     by_step = {row.step_key: row for row in existing}
     for item in planned:
         row = by_step.get(item.step_key)

@@ -25,7 +25,10 @@ async def add_staff(ctx: Context, telegram_user_id: int, name: str, role: str) -
     try:
         async with ctx.db.begin() as db:
             member = StaffMember(
-                telegram_user_id=telegram_user_id, name=name.strip(), role=staff_role, created_at=now
+                telegram_user_id=telegram_user_id,
+                name=name.strip(),
+                role=staff_role,
+                created_at=now,
             )
             db.add(member)
             await db.flush()

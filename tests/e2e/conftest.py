@@ -103,7 +103,7 @@ class Harness:
         raise TimeoutError(f"step {step} did not settle")
 
     def pause(self, seconds: float = 2.0) -> None:
-        """A person takes a moment between messages (and Telegram's per-chat limit is per second)."""
+        """A person takes a moment between messages; Telegram's per-chat limit is per second."""
         self.clock.advance(dt.timedelta(seconds=seconds))
 
     async def reply_to(self, user_id: int, text: str) -> SentMessage:

@@ -18,7 +18,6 @@ from bot.db.models import (
     UpdateStatus,
 )
 from bot.services import inbox, patients, sessions
-from tests.conftest import T0
 from tests.e2e.conftest import PATIENT, STAFF_CHAT, Harness
 from tests.standin import Fault
 
@@ -49,7 +48,9 @@ async def test_retry_after_from_telegram_is_honoured_and_sent_once(harness: Harn
     await h.settle(ref)
     row = await status_of(h, ref, "same-evening")
     assert (row.status, row.attempts, row.last_error) == (
-        MessageStatus.PENDING, 1, "429 too many requests",
+        MessageStatus.PENDING,
+        1,
+        "429 too many requests",
     )
     waited = row.due_at - h.clock.now()
     assert dt.timedelta(seconds=25) < waited <= dt.timedelta(seconds=30)
@@ -165,10 +166,12 @@ async def test_an_update_stored_but_not_handled_before_a_crash_is_handled_on_sta
     update = {
         "update_id": 10_000,
         "message": {
-            "message_id": 77, "date": int(h.clock.now().timestamp()),
+            "message_id": 77,
+            "date": int(h.clock.now().timestamp()),
             "chat": {"id": PATIENT, "type": "private", "first_name": "Anna"},
             "from": {"id": PATIENT, "is_bot": False, "first_name": "Anna"},
-            "text": "/help", "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+            "text": "/help",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
         },
     }
     assert await inbox.store(h.ctx, [update]) == 1
@@ -189,22 +192,64 @@ async def test_a_thousand_messages_due_at_once_all_arrive_in_time_once_without_a
     for uid in users:
         h.standin.add_user(uid, f"P{uid}")
     async with h.ctx.db.begin() as db:
-        ids = (await db.execute(insert(Patient).returning(Patient.id), [
-            {"name": f"P{uid}", "language": "en", "timezone": "Europe/Paris",
-             "telegram_user_id": uid, "status": PatientStatus.ACTIVE, "created_at": now}
-            for uid in users
-        ])).scalars().all()
-        session_ids = (await db.execute(insert(TreatmentSession).returning(TreatmentSession.id), [
-            {"patient_id": pid, "treatment": "face", "area": "face", "status": SessionStatus.PLANNED,
-             "starts_at": now - dt.timedelta(minutes=30), "created_at": now}
-            for pid in ids
-        ])).scalars().all()
-        await db.execute(insert(ScheduledMessage), [
-            {"audience": Audience.PATIENT, "session_id": sid, "patient_id": pid,
-             "step_key": "right-after", "kind": "tip", "due_at": now, "useful_until": useful_until,
-             "status": MessageStatus.PENDING, "attempts": 0, "created_at": now}
-            for pid, sid in zip(ids, session_ids, strict=True)
-        ])
+        ids = (
+            (
+                await db.execute(
+                    insert(Patient).returning(Patient.id),
+                    [
+                        {
+                            "name": f"P{uid}",
+                            "language": "en",
+                            "timezone": "Europe/Paris",
+                            "telegram_user_id": uid,
+                            "status": PatientStatus.ACTIVE,
+                            "created_at": now,
+                        }
+                        for uid in users
+                    ],
+                )
+            )
+            .scalars()
+            .all()
+        )
+        session_ids = (
+            (
+                await db.execute(
+                    insert(TreatmentSession).returning(TreatmentSession.id),
+                    [
+                        {
+                            "patient_id": pid,
+                            "treatment": "face",
+                            "area": "face",
+                            "status": SessionStatus.PLANNED,
+                            "starts_at": now - dt.timedelta(minutes=30),
+                            "created_at": now,
+                        }
+                        for pid in ids
+                    ],
+                )
+            )
+            .scalars()
+            .all()
+        )
+        await db.execute(
+            insert(ScheduledMessage),
+            [
+                {
+                    "audience": Audience.PATIENT,
+                    "session_id": sid,
+                    "patient_id": pid,
+                    "step_key": "right-after",
+                    "kind": "tip",
+                    "due_at": now,
+                    "useful_until": useful_until,
+                    "status": MessageStatus.PENDING,
+                    "attempts": 0,
+                    "created_at": now,
+                }
+                for pid, sid in zip(ids, session_ids, strict=True)
+            ],
+        )
     h.ctx.wake()
     await h.standin.wait_for(lambda: len(h.standin.messages) >= 1000, timeout=170)
     await h.settle()

@@ -10,8 +10,6 @@ from tests.conftest import T0
 from tests.e2e.conftest import PATIENT, STAFF_CHAT, STRANGER, Harness
 
 
-
-
 async def new_patient(h: Harness, name: str = "Anna Smith") -> str:
     p = await patients.add_patient(h.ctx, name, "en", "Europe/Paris")
     return str(p.id)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.db.models import MessageStatus, Patient, PatientStatus, ScheduledMessage
 from bot.db import queries
+from bot.db.models import MessageStatus, Patient, PatientStatus, ScheduledMessage
 from bot.services import patients, sessions
 from bot.services.context import Context
 

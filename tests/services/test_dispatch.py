@@ -44,7 +44,9 @@ async def test_every_step_is_sent_once_in_order(ctx: Context, clock: FrozenClock
     await run_until(ctx, dispatcher(ctx, sender), clock, T0 + dt.timedelta(days=30))
     assert len(sender.sent) == len(plan.messages) == 8
     protocol = ctx.protocols["face"]
-    expected = [protocol.step(m.step_key).text for m in sorted(plan.messages, key=lambda m: m.due_at)]
+    expected = [
+        protocol.step(m.step_key).text for m in sorted(plan.messages, key=lambda m: m.due_at)
+    ]
     assert [s.text for s in sender.sent] == expected
     final = await rows(ctx, patient.id)
     assert all(r.status == MessageStatus.SENT and r.telegram_message_id for r in final)
@@ -76,9 +78,13 @@ async def test_a_send_cut_off_by_a_crash_is_uncertain_and_never_repeated(
     patient = await active_patient(ctx, USER)
     await with_session(ctx, patient, T0 + dt.timedelta(minutes=30))
     async with ctx.db.begin() as db:
-        row = (await db.execute(
-            ScheduledMessage.__table__.select().where(ScheduledMessage.step_key == "right-after")
-        )).first()
+        row = (
+            await db.execute(
+                ScheduledMessage.__table__.select().where(
+                    ScheduledMessage.step_key == "right-after"
+                )
+            )
+        ).first()
         assert row is not None
         msg = await db.get(ScheduledMessage, row.id)
         assert msg is not None
@@ -142,11 +148,17 @@ async def test_failure_before_the_request_left_is_retried_with_backoff(
     patient = await active_patient(ctx, USER)
     await with_session(ctx, patient, T0 - dt.timedelta(minutes=40))
     down = True
-    sender = FakeSender(fail=lambda c, t: TransientDeliveryError("connect failed") if down else None)
+    sender = FakeSender(
+        fail=lambda c, t: TransientDeliveryError("connect failed") if down else None
+    )
     d = dispatcher(ctx, sender)
     await d.dispatch_due()
     row = next(r for r in await rows(ctx, patient.id) if r.step_key == "right-after")
-    assert (row.status, row.attempts, row.last_error) == (MessageStatus.PENDING, 1, "connect failed")
+    assert (row.status, row.attempts, row.last_error) == (
+        MessageStatus.PENDING,
+        1,
+        "connect failed",
+    )
     first_retry = row.due_at - T0
     clock.set(row.due_at)
     await d.dispatch_due()
@@ -190,9 +202,11 @@ async def test_blocked_patient_is_held_and_staff_are_told_once(
     await with_session(ctx, patient, T0 - dt.timedelta(minutes=40))
     blocked = True
     sender = FakeSender(
-        fail=lambda c, t: RecipientBlocked("403 Forbidden: bot was blocked by the user")
-        if c == USER and blocked
-        else None
+        fail=lambda c, t: (
+            RecipientBlocked("403 Forbidden: bot was blocked by the user")
+            if c == USER and blocked
+            else None
+        )
     )
     d = dispatcher(ctx, sender)
     await run_until(ctx, d, clock, T0 + dt.timedelta(hours=12))
@@ -204,7 +218,9 @@ async def test_blocked_patient_is_held_and_staff_are_told_once(
     held = await rows(ctx, patient.id)
     assert not sender.to(USER)
     assert {r.status for r in held if r.audience == Audience.PATIENT} <= {
-        MessageStatus.PENDING, MessageStatus.EXPIRED, MessageStatus.SKIPPED,
+        MessageStatus.PENDING,
+        MessageStatus.EXPIRED,
+        MessageStatus.SKIPPED,
     }
     # a second session does not tell staff again
     await with_session(ctx, patient, T0 + dt.timedelta(hours=13))

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import contextlib
 import datetime as dt
 import mimetypes
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
@@ -150,7 +150,7 @@ class StandIn(World):
     async def wait_for(
         self,
         predicate: Callable[[], bool],
-        timeout: float = 10.0,  # noqa: ASYNC109
+        timeout: float = 10.0,
     ) -> None:
         """Polls until predicate() holds; TimeoutError names the predicate and recent activity."""
         loop = asyncio.get_running_loop()
@@ -171,7 +171,7 @@ class StandIn(World):
         self,
         chat_id: int,
         count: int,
-        timeout: float = 10.0,  # noqa: ASYNC109
+        timeout: float = 10.0,
     ) -> list[SentMessage]:
         """Waits until the bot has sent at least `count` messages to the chat; returns them all."""
 
