@@ -56,13 +56,16 @@ class Pacing(BaseRateLimiter[PacingArgs]):
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         chat = _chat_id(data.get("chat_id"))
         is_send = endpoint.startswith("send") or endpoint in _SENDS
-        if is_send and endpoint != "sendChatAction" and chat is not None:
-            await self.limiter.acquire(chat)
+        paced = is_send and endpoint != "sendChatAction" and chat is not None
         retry = (rate_limit_args or {}).get("retry", True)
         attempt = 0
         while True:
             try:
-                return await callback(*args, **kwargs)
+                if not paced:
+                    return await callback(*args, **kwargs)
+                assert chat is not None
+                async with self.limiter.slot(chat):
+                    return await callback(*args, **kwargs)
             except RetryAfter as err:
                 seconds = retry_seconds(err)
                 self.limiter.pause(seconds)
