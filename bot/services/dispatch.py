@@ -207,7 +207,7 @@ class Dispatcher:
             elif isinstance(err, UncertainDelivery):
                 if work.audience == Audience.STAFF:
                     # staff alerts are repeated until someone sees them
-                    row.status, row.due_at = MessageStatus.PENDING, now
+                    row.status, row.due_at = MessageStatus.PENDING, now + backoff(row.attempts)
                     tally.retried += 1
                 else:
                     row.status = MessageStatus.UNCERTAIN

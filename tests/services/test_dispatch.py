@@ -278,3 +278,41 @@ async def test_nothing_is_sent_before_consent(ctx: Context, clock: FrozenClock) 
     await d.dispatch_due()
     assert not sender.sent
     assert await d.next_due_at() is None
+
+
+async def test_a_staff_notice_that_may_not_have_arrived_is_sent_again(
+    ctx: Context, clock: FrozenClock
+) -> None:
+    patient = await active_patient(ctx, USER)
+    await with_session(ctx, patient, T0 + dt.timedelta(days=4))
+    from bot.services.patient_chat import stop
+
+    await stop(ctx, USER)
+    calls: list[int] = []
+
+    def flaky(chat: int, text: str) -> UncertainDelivery | None:
+        calls.append(chat)
+        return UncertainDelivery("timed out") if len(calls) == 1 else None
+
+    sender = FakeSender(fail=flaky)
+    d = dispatcher(ctx, sender)
+    await run_until(ctx, d, clock, T0 + dt.timedelta(hours=1))
+    assert len(calls) == 2 and len(sender.to(-1001)) == 1
+    notice = next(r for r in await rows(ctx, patient.id) if r.audience == Audience.STAFF)
+    assert (notice.status, notice.attempts) == (MessageStatus.SENT, 2)
+
+
+async def test_without_a_staff_chat_a_notice_fails_with_the_setting_named(
+    ctx: Context, clock: FrozenClock
+) -> None:
+    import dataclasses
+
+    ctx.clinic = dataclasses.replace(ctx.clinic, staff_chat_id=None)
+    patient = await active_patient(ctx, USER)
+    from bot.services.patient_chat import stop
+
+    await stop(ctx, USER)
+    await dispatcher(ctx, FakeSender()).dispatch_due()
+    notice = next(r for r in await rows(ctx, patient.id) if r.audience == Audience.STAFF)
+    assert notice.status == MessageStatus.FAILED
+    assert notice.last_error is not None and "AFTERCARE_STAFF_CHAT_ID" in notice.last_error
