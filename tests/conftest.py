@@ -16,6 +16,7 @@ from bot.clock import FrozenClock
 from bot.config import Settings, normalise_database_url
 from bot.db.engine import make_engine, make_sessionmaker
 from bot.db.migrate import upgrade
+from bot.db.models import Base
 from bot.domain.plan import QuietHours
 from bot.i18n import I18n
 from bot.services.callbacks import CallbackSigner
@@ -25,16 +26,7 @@ from bot.services.protocols import load_protocols
 # python-telegram-bot 22 warns on every RetryAfter unless told to use timedeltas (its v23 default).
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 PG_URL = os.environ.get("AFTERCARE_TEST_DATABASE_URL")
-TABLES = (
-    "audit_event",
-    "inbound_update",
-    "start_attempt",
-    "scheduled_message",
-    "invite",
-    "treatment_session",
-    "staff_member",
-    "patient",
-)
+TABLES = tuple(t.name for t in Base.metadata.sorted_tables)
 # A Monday in winter, so quiet hours and DST tests start from known ground.
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 TOKEN = "123456:TEST-TOKEN"

@@ -16,6 +16,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
+    true,
 )
 from sqlalchemy import Enum as SaEnum
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -37,6 +39,7 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {
         dt.datetime: UtcDateTime(),
         dict[str, Any]: JSON(),
+        list[Any]: JSON(),
     }
 
 
@@ -87,6 +90,28 @@ class StaffRole(enum.StrEnum):
     NURSE = "nurse"
     CLINICIAN = "clinician"
     ADMIN = "admin"
+
+
+class CheckinStatus(enum.StrEnum):
+    OPEN = "open"
+    COMPLETE = "complete"
+    UNANSWERED = "unanswered"  # no answer after the reminder: staff see it in a list
+    CLOSED = "closed"  # superseded, or left unfinished
+
+
+class CheckinStage(enum.StrEnum):
+    OVERALL = "overall"  # all good / I have symptoms
+    SYMPTOMS = "symptoms"  # which ones (several)
+    SEVERITY = "severity"  # one question per chosen symptom
+    FLAGS = "flags"  # the red-flag question
+    NOTE = "note"  # a photo or a few words, or skip
+    DONE = "done"
+
+
+class EscalationStatus(enum.StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
 
 
 class UpdateStatus(enum.StrEnum):
@@ -174,8 +199,118 @@ class ScheduledMessage(Base):
     claimed_at: Mapped[dt.datetime | None]
     sent_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime]
+    # what a message is about, for check-in questions and staff alerts
+    checkin_id: Mapped[int | None] = mapped_column(ForeignKey("checkin.id", ondelete="SET NULL"))
+    escalation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("escalation.id", ondelete="CASCADE"), index=True
+    )
+    buttons: Mapped[list[Any] | None] = mapped_column(JSON)
+    photo_file_id: Mapped[str | None] = mapped_column(String(200))
+    reply_to_message_id: Mapped[int | None] = mapped_column(BigInteger)
 
     session: Mapped[TreatmentSession | None] = relationship(back_populates="messages")
+
+
+class Checkin(Base):
+    """One check-in and its answers so far: the state machine lives here, not in memory."""
+
+    __tablename__ = "checkin"
+    __table_args__ = (
+        # one open check-in per patient
+        Index(
+            "uq_checkin_open_per_patient",
+            "patient_id",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patient.id", ondelete="CASCADE"), index=True
+    )
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("treatment_session.id", ondelete="SET NULL")
+    )
+    step_key: Mapped[str | None] = mapped_column(String(64))  # None: the patient started it
+    status: Mapped[CheckinStatus] = mapped_column(_enum(CheckinStatus))
+    stage: Mapped[CheckinStage] = mapped_column(_enum(CheckinStage))
+    symptoms: Mapped[list[Any]] = mapped_column(JSON, default=list)  # chosen, in order
+    severities: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    flags: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    note: Mapped[str | None] = mapped_column(Text)
+    photo_file_id: Mapped[str | None] = mapped_column(String(200))
+    # the Telegram message carrying the current question's buttons
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    opened_at: Mapped[dt.datetime]
+    remind_at: Mapped[dt.datetime | None]
+    reminded_at: Mapped[dt.datetime | None]
+    expires_at: Mapped[dt.datetime]
+    closed_at: Mapped[dt.datetime | None]
+    close_reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class Report(Base):
+    """What a patient said in one check-in, and how it was triaged."""
+
+    __tablename__ = "report"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    checkin_id: Mapped[int] = mapped_column(ForeignKey("checkin.id", ondelete="CASCADE"))
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patient.id", ondelete="CASCADE"), index=True
+    )
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("treatment_session.id", ondelete="SET NULL")
+    )
+    symptoms: Mapped[dict[str, Any]] = mapped_column(JSON)  # name → severity (0-4)
+    flags: Mapped[list[Any]] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text)
+    photo_file_id: Mapped[str | None] = mapped_column(String(200))
+    hours_since: Mapped[float | None]
+    level: Mapped[str] = mapped_column(String(16))
+    reasons: Mapped[list[Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime]
+
+
+class Escalation(Base):
+    """An alert to staff and its life: open → acknowledged → resolved."""
+
+    __tablename__ = "escalation"
+    __table_args__ = (
+        # a new report updates the patient's unresolved escalation instead of opening another
+        Index(
+            "uq_escalation_unresolved_per_patient",
+            "patient_id",
+            unique=True,
+            sqlite_where=text("status != 'resolved'"),
+            postgresql_where=text("status != 'resolved'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patient.id", ondelete="CASCADE"), index=True
+    )
+    report_id: Mapped[int] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"))
+    level: Mapped[str] = mapped_column(String(16))
+    status: Mapped[EscalationStatus] = mapped_column(_enum(EscalationStatus))
+    opened_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+    acknowledged_at: Mapped[dt.datetime | None]
+    acknowledged_by: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_member.id", ondelete="SET NULL")
+    )
+    resolved_at: Mapped[dt.datetime | None]
+    resolved_by: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_member.id", ondelete="SET NULL")
+    )
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+    # reminder rounds sent while nobody acknowledged, and when the next one is due
+    rounds: Mapped[int] = mapped_column(Integer, default=0)
+    next_reminder_at: Mapped[dt.datetime | None] = mapped_column(index=True)
 
 
 class StaffMember(Base):
@@ -185,6 +320,8 @@ class StaffMember(Base):
     telegram_user_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[StaffRole] = mapped_column(_enum(StaffRole))
+    # on-call staff get a direct message when an alert is not acknowledged in time
+    is_on_call: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[dt.datetime]
 
 
