@@ -19,7 +19,7 @@ from bot.adapters.pacing import Pacing
 from bot.adapters.ratelimit import RateLimiter
 from bot.adapters.telegram import TelegramSender
 from bot.clock import Clock, ScaledClock
-from bot.config import Settings
+from bot.config import Settings, parse_ack_timeouts
 from bot.db.engine import make_engine, make_sessionmaker
 from bot.db.migrate import current_revision, head_revision, upgrade_async
 from bot.domain.plan import QuietHours
@@ -27,7 +27,7 @@ from bot.errors import ConfigError
 from bot.handlers import polling, registry
 from bot.i18n import I18n
 from bot.services.callbacks import CallbackSigner
-from bot.services.context import Clinic, Context
+from bot.services.context import ACK_TIMEOUTS, Clinic, Context
 from bot.services.dispatch import Dispatcher
 from bot.services.protocols import load_protocols
 from jobs import dispatch as dispatch_job
@@ -72,6 +72,7 @@ def clinic_from(settings: Settings) -> Clinic:
         default_language=settings.default_language,
         invite_ttl=settings.invite_ttl,
         bot_username=settings.bot_username,
+        ack_timeouts={**ACK_TIMEOUTS, **parse_ack_timeouts(settings.ack_timeouts)},
     )
 
 

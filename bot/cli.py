@@ -20,9 +20,12 @@ from bot.db.migrate import upgrade
 from bot.db.models import ScheduledMessage
 from bot.domain.protocol import ProtocolError, format_duration
 from bot.errors import AftercareError, BadInput, ConfigError
-from bot.services import patients, sessions, staff
+from bot.domain.triage import FLAGS, SYMPTOMS, Severity, assess
+from bot.domain.triage import Report as TriageReport
+from bot.services import checkins, escalations, patients, sessions, staff
 from bot.services.context import Context
 from bot.services.protocols import load_protocol_file, load_protocols
+from bot.services.vocabulary import reason_text
 
 T = TypeVar("T")
 
@@ -286,23 +289,37 @@ def staff_group() -> None:
 
 
 def _staff(m: Any) -> dict[str, Any]:
-    return {"id": m.id, "telegram_user_id": m.telegram_user_id, "name": m.name, "role": str(m.role)}
+    return {
+        "id": m.id,
+        "telegram_user_id": m.telegram_user_id,
+        "name": m.name,
+        "role": str(m.role),
+        "on_call": m.is_on_call,
+    }
 
 
-STAFF_COLUMNS = ("id", "telegram_user_id", "name", "role")
+STAFF_COLUMNS = ("id", "telegram_user_id", "name", "role", "on_call")
 
 
 @staff_group.command("add")
 @click.argument("telegram_user_id", type=int)
 @click.option("--name", required=True)
 @click.option("--role", default="nurse", show_default=True, help="nurse, clinician or admin")
+@click.option(
+    "--on-call/--not-on-call",
+    default=True,
+    show_default=True,
+    help="Direct messages when an alert is not acknowledged in time.",
+)
 @JSON_FLAG
 @click.pass_obj
 def staff_add(
-    obj: dict[str, Any], telegram_user_id: int, name: str, role: str, as_json: bool
+    obj: dict[str, Any], telegram_user_id: int, name: str, role: str, on_call: bool, as_json: bool
 ) -> None:
     """Register a staff member by Telegram user id."""
-    member = _with_context(obj, lambda ctx: staff.add_staff(ctx, telegram_user_id, name, role))
+    member = _with_context(
+        obj, lambda ctx: staff.add_staff(ctx, telegram_user_id, name, role, on_call)
+    )
     _emit(as_json, _staff(member), STAFF_COLUMNS)
 
 
@@ -383,6 +400,116 @@ def protocol_check(file: Path) -> None:
     """Check a protocol file; its mistakes are named with the step and field."""
     p = load_protocol_file(file)
     click.echo(f"{file}: ok — {p.treatment}, {len(p.steps)} steps")
+
+
+# --- check-ins and escalations -----------------------------------------------------------------
+def _pairs(values: Sequence[str], what: str) -> dict[str, Severity]:
+    result: dict[str, Severity] = {}
+    for value in values:
+        name, sep, level = value.partition("=")
+        if not sep:
+            raise BadInput(f"{what} {value!r} must look like swelling=severe")
+        if name not in SYMPTOMS:
+            raise BadInput(f"unknown symptom {name!r} (known: {', '.join(SYMPTOMS)})")
+        try:
+            result[name] = Severity.parse(level)
+        except ValueError:
+            names = ", ".join(s.name.lower() for s in Severity)
+            raise BadInput(f"unknown severity {level!r} (known: {names})") from None
+    return result
+
+
+@cli.command("triage")
+@click.option("--treatment", required=True, help="Protocol whose rules to use: face, body …")
+@click.option("--hours-since", type=float, required=True, help="Hours since the session started.")
+@click.option("--symptom", "symptoms", multiple=True, help="NAME=SEVERITY, e.g. swelling=severe")
+@click.option("--flag", "flags", multiple=True, help="A red flag, e.g. fever")
+@click.option("--previous", multiple=True, help="NAME=SEVERITY at the last check-in")
+@JSON_FLAG
+@click.pass_obj
+def triage_command(
+    obj: dict[str, Any],
+    treatment: str,
+    hours_since: float,
+    symptoms: tuple[str, ...],
+    flags: tuple[str, ...],
+    previous: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Try the triage rules without Telegram (for clinicians tuning a protocol)."""
+    found = _protocols(obj)
+    if treatment not in found:
+        raise BadInput(f"unknown treatment {treatment!r} (known: {', '.join(sorted(found))})")
+    rules = found[treatment].triage
+    if rules is None:
+        raise BadInput(f"the {treatment} protocol has no [triage] rules")
+    unknown = [f for f in flags if f not in FLAGS]
+    if unknown:
+        raise BadInput(f"unknown flag {unknown[0]!r} (known: {', '.join(FLAGS)})")
+    if hours_since < 0:
+        raise BadInput("--hours-since cannot be negative")
+    report = TriageReport(symptoms=_pairs(symptoms, "--symptom"), flags=frozenset(flags))
+    before = TriageReport(symptoms=_pairs(previous, "--previous")) if previous else None
+    assessment = assess(report, before, hours_since, rules)
+    data = {
+        "level": assessment.level.name.lower(),
+        "reasons": [reason.text() for reason in assessment.reasons],
+    }
+    if as_json:
+        _emit(True, data, ())
+        return
+    click.echo(f"level: {data['level']}")
+    for reason in data["reasons"]:
+        click.echo(f"  - {reason}")
+
+
+@cli.command("escalations")
+@JSON_FLAG
+@click.pass_obj
+def escalations_command(obj: dict[str, Any], as_json: bool) -> None:
+    """Open and acknowledged escalations, oldest first."""
+
+    async def work(ctx: Context) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": item.escalation.id,
+                "patient": item.patient.id,
+                "name": item.patient.name,
+                "level": item.escalation.level,
+                "status": str(item.escalation.status),
+                "opened_at": _iso(item.escalation.opened_at),
+                "reminders": item.escalation.rounds,
+                "reasons": [reason_text(ctx.i18n, ctx.clinic.default_language, r)
+                            for r in item.report.reasons],
+            }
+            for item in await escalations.list_open(ctx)
+        ]
+
+    rows = _with_context(obj, work)
+    _emit(as_json, rows, ("id", "patient", "name", "level", "status", "opened_at", "reminders"))
+
+
+@cli.command("checkins")
+@JSON_FLAG
+@click.pass_obj
+def checkins_command(obj: dict[str, Any], as_json: bool) -> None:
+    """Check-ins nobody answered, even after a reminder (for staff to follow up)."""
+
+    async def work(ctx: Context) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": checkin.id,
+                "patient": patient.id,
+                "name": patient.name,
+                "step": checkin.step_key,
+                "asked_at": _iso(checkin.opened_at),
+                "closed_at": _iso(checkin.closed_at),
+            }
+            for checkin, patient in await checkins.unanswered(ctx)
+        ]
+
+    rows = _with_context(obj, work)
+    _emit(as_json, rows, ("id", "patient", "name", "step", "asked_at", "closed_at"))
 
 
 # --- running ------------------------------------------------------------------------------------

@@ -32,6 +32,11 @@ class ScaledClock:
     def real_seconds(self, simulated: float) -> float:
         return simulated / self.speed
 
+    def set_speed(self, speed: float) -> None:
+        """Changes pace from now on (the demo slows down while people are typing)."""
+        self._origin, self._origin_real = self.now(), time.time()
+        self.speed = speed
+
     def advance(self, delta: dt.timedelta) -> None:
         """Jumps ahead (tests walk through a plan this way); it keeps running from there."""
         self._origin += delta

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.domain.protocol import parse_duration
 from bot.errors import ConfigError
 
 TELEGRAM_API_URL = "https://api.telegram.org"
@@ -25,6 +26,23 @@ def normalise_database_url(url: str) -> str:
     if url.startswith(("sqlite+aiosqlite:///", "postgresql+asyncpg://")):
         return url
     raise ValueError("use a sqlite:///path or postgresql://user@host/db URL")
+
+
+def parse_ack_timeouts(text: str) -> dict[str, dt.timedelta]:
+    """`emergency=5m,urgent=15m,unusual=2h` → durations by level."""
+    result: dict[str, dt.timedelta] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        level, _, duration = part.partition("=")
+        if level.strip() not in ("emergency", "urgent", "unusual"):
+            raise ValueError(f"unknown level {level.strip()!r} (emergency, urgent, unusual)")
+        try:
+            value = parse_duration(duration.strip())
+        except ValueError:
+            raise ValueError(f"{duration.strip()!r} is not a duration like 5m or 2h") from None
+        if value <= dt.timedelta(0):
+            raise ValueError(f"the time for {level.strip()} must be positive")
+        result[level.strip()] = value
+    return result
 
 
 class Settings(BaseSettings):
@@ -48,6 +66,8 @@ class Settings(BaseSettings):
     default_language: str = "en"
     invite_days: int = 7
     bot_username: str = "aftercare_bot"
+    # how long an alert waits for an acknowledgement before staff are reminded, by level
+    ack_timeouts: str = "emergency=5m,urgent=15m,unusual=2h"
     # seconds to wait for Telegram's answer to a send; past it the message is "uncertain"
     send_timeout: float = 10.0
 
@@ -80,6 +100,12 @@ class Settings(BaseSettings):
         if not _QUIET.match(value.strip()):
             raise ValueError("must look like 21:00-08:00")
         return value.strip()
+
+    @field_validator("ack_timeouts")
+    @classmethod
+    def _ack_timeouts(cls, value: str) -> str:
+        parse_ack_timeouts(value)
+        return value
 
     @field_validator("clock_speed")
     @classmethod

@@ -17,10 +17,14 @@ from bot.config import Settings
 from bot.db.migrate import upgrade_async
 from bot.db.models import MessageStatus
 from bot.errors import BadInput
-from bot.services import patients, sessions
+from bot.services import patients, sessions, staff
 from bot.services.context import Context
 
+# The stand-in lives with the tests (tests/standin) and ships with the package for this demo.
+from tests.standin import SentMessage, StandIn
+
 PATIENT_USER_ID = 700001
+NURSE_USER_ID = 700002
 STAFF_CHAT_ID = -100200300
 ZONE = "Europe/Paris"
 # Simulated seconds per real second: the whole plan (three days before the session to the
@@ -36,9 +40,6 @@ def _start_of_demo(zone: ZoneInfo) -> dt.datetime:
 
 
 async def run_demo(speed: float | None, treatment: str, language: str) -> None:
-    # The stand-in lives with the tests; it is imported only here, where the demo needs it.
-    from tests.standin import StandIn
-
     speed = speed or DEFAULT_SPEED
     if speed <= 0:
         raise BadInput("--speed must be a positive number of simulated seconds per real second")
@@ -67,6 +68,7 @@ async def run_demo(speed: float | None, treatment: str, language: str) -> None:
                 _env_file=None,
             )
             standin.add_user(PATIENT_USER_ID, "Camille", language_code=language)
+            standin.add_user(NURSE_USER_ID, "Joy", language_code="en")
             standin.add_group(STAFF_CHAT_ID, "Clinic staff")
             async with app.open_context(settings, clock) as ctx:
                 if language not in ctx.i18n.languages:
@@ -84,17 +86,15 @@ async def run_demo(speed: float | None, treatment: str, language: str) -> None:
 
 async def _journey(
     ctx: Context,
-    standin: object,
+    standin: StandIn,
     clock: ScaledClock,
     treatment: str,
     language: str,
     zone: ZoneInfo,
 ) -> None:
-    from tests.standin import StandIn
-
-    assert isinstance(standin, StandIn)
     started = time.monotonic()
     patient = await patients.add_patient(ctx, "Camille Martin", language, ZONE)
+    await staff.add_staff(ctx, NURSE_USER_ID, "Nurse Joy", "nurse")
     link = await patients.create_invite(ctx, str(patient.id))
     session_start = clock.now().astimezone(zone).replace(hour=10, minute=30) + dt.timedelta(days=4)
     plan = await sessions.add_session(ctx, str(patient.id), treatment, session_start)
@@ -104,11 +104,10 @@ async def _journey(
     )
     click.echo(f"Invite link printed for the clinic: {link.link}\n")
     token = link.link.split("start=", 1)[1]
+    people = _People(standin, clock, ctx)
     standin.send_text(PATIENT_USER_ID, f"/start {token}")
     consent = (await standin.wait_for_messages(PATIENT_USER_ID, 1, timeout=15))[0]
-    assert consent.reply_markup is not None
-    data = consent.reply_markup["inline_keyboard"][0][0]["callback_data"]
-    standin.press(PATIENT_USER_ID, consent.message_id, data)
+    await people.tap(PATIENT_USER_ID, consent, consent.buttons[0]["text"])
     await standin.wait_for_messages(PATIENT_USER_ID, 2, timeout=15)
     standin.send_text(PATIENT_USER_ID, "/schedule")
     await standin.wait_for_messages(PATIENT_USER_ID, 3, timeout=15)
@@ -117,22 +116,95 @@ async def _journey(
         view = await patients.show_patient(ctx, str(patient.id))
         return all(m.status != MessageStatus.PENDING for m in view.messages)
 
+    answered: set[int] = set()
     while not await plan_done():
         if time.monotonic() - started > REAL_TIME_LIMIT:
             click.echo("(demo stopped at its time limit before the plan finished)")
             return
+        question = _unanswered_checkin(standin, answered)
+        if question is not None:
+            answered.add(question.message_id)
+            await people.answer(question, first=len(answered) == 1)
+        await asyncio.sleep(0.02)
+
+
+def _unanswered_checkin(standin: StandIn, answered: set[int]) -> SentMessage | None:
+    for message in standin.sent_to(PATIENT_USER_ID):
+        texts = [b.get("text") for b in message.buttons]
+        if "I have symptoms" in texts and message.message_id not in answered:
+            return message
+    return None
+
+
+class _People:
+    """The patient and the nurse of the demo, pressing buttons and typing like people do."""
+
+    # Simulated seconds per real second while someone is typing, so the transcript shows
+    # minutes rather than hours between their taps.
+    TYPING_SPEED = 60.0
+
+    def __init__(self, standin: StandIn, clock: ScaledClock, ctx: Context) -> None:
+        self.standin, self.clock, self.ctx = standin, clock, ctx
+
+    async def tap(
+        self, user_id: int, message: SentMessage, button: str, chat_id: int | None = None
+    ) -> None:
+        answers = len(self.standin.callback_answers)
+        self.standin.press(
+            user_id, message.message_id, message.callback_data(button), chat_id=chat_id
+        )
+        await self.standin.wait_for(lambda: len(self.standin.callback_answers) > answers)
         await asyncio.sleep(0.1)
 
+    def latest(self, chat_id: int) -> SentMessage:
+        return self.standin.sent_to(chat_id)[-1]
 
-def _print_transcript(standin: object, zone: ZoneInfo) -> None:
-    from tests.standin import StandIn
+    async def answer(self, question: SentMessage, *, first: bool) -> None:
+        if not first:
+            await self.tap(PATIENT_USER_ID, question, "All good")
+            return
+        fast = self.clock.speed
+        self.clock.set_speed(self.TYPING_SPEED)
+        self.ctx.wake()
+        s, me = self.standin, PATIENT_USER_ID
+        await self.tap(me, question, "I have symptoms")
+        for button in ("Swelling", "Done", "Severe", "None of these"):
+            await self.tap(me, self.latest(me), button)
+        before = len(s.sent_to(me))
+        s.send_text(me, "It is quite puffy this evening, is that normal?")
+        await s.wait_for_messages(me, before + 1, timeout=15)
+        await s.wait_for(lambda: any(m.buttons for m in s.sent_to(STAFF_CHAT_ID)), timeout=15)
+        alert = next(m for m in s.sent_to(STAFF_CHAT_ID) if m.buttons)
+        await asyncio.sleep(0.5)
+        await self.tap(NURSE_USER_ID, alert, "Acknowledge", chat_id=STAFF_CHAT_ID)
+        before = len(s.sent_to(me))
+        s.send_text(
+            NURSE_USER_ID,
+            "Hello Camille, this is Joy. Some swelling tonight is common; keep a cold compress "
+            "on it for 10 minutes at a time. I will call you tomorrow morning.",
+            chat_id=STAFF_CHAT_ID,
+            reply_to_message_id=alert.message_id,
+        )
+        await s.wait_for_messages(me, before + 1, timeout=15)
+        await self.tap(NURSE_USER_ID, alert, "Resolve", chat_id=STAFF_CHAT_ID)
+        outcome = self.latest(STAFF_CHAT_ID)
+        await self.tap(NURSE_USER_ID, outcome, "called the patient", chat_id=STAFF_CHAT_ID)
+        self.clock.set_speed(fast)
+        self.ctx.wake()
 
-    assert isinstance(standin, StandIn)
+
+def _print_transcript(standin: StandIn, zone: ZoneInfo) -> None:
     click.echo("Transcript (patient's local time):")
     for entry in standin.transcript:
         when = entry.at.astimezone(zone).strftime("%a %d %b %H:%M")
+        if entry.chat_id == STAFF_CHAT_ID:
+            who = "bot → staff chat" if entry.who == "bot" else f"{entry.who} (staff chat)"
+        elif entry.chat_id == NURSE_USER_ID:
+            who = "bot → Joy (direct)" if entry.who == "bot" else entry.who
+        else:
+            who = "bot → Camille" if entry.who == "bot" else entry.who
         lines = entry.text.splitlines() or [""]
-        click.echo(f"{when}  {entry.who}: {lines[0]}")
+        click.echo(f"{when}  {who}: {lines[0]}")
         for line in lines[1:]:
-            click.echo(f"{'':18}{line}")
+            click.echo(f"{'':19}{line}")
     click.echo("\nThe demo ran on a temporary database; nothing was kept.")

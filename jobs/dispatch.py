@@ -1,4 +1,5 @@
-"""The dispatcher's wake-ups: at the next due time, and on a slow safety tick."""
+"""The dispatcher's wake-ups: at the next due time (an outbox row, a check-in or escalation
+timer), and on a slow safety tick."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from telegram.ext import CallbackContext, ExtBot, JobQueue
 
+from bot.services import checkins, escalations
 from bot.services.dispatch import Dispatcher
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,9 @@ def _dispatcher(context: AnyContext) -> Dispatcher:
 async def dispatch(context: AnyContext) -> None:
     """Sends what is due, then sets the next wake-up from the database (the schedule)."""
     dispatcher = _dispatcher(context)
+    # timers first: they queue reminders that the dispatcher then sends in the same wake-up
+    await checkins.run_timers(dispatcher.ctx)
+    await escalations.run_timers(dispatcher.ctx)
     tally = await dispatcher.dispatch_due()
     if tally.sent or tally.failed or tally.retried or tally.uncertain:
         log.info("dispatch: %s", tally)
@@ -38,7 +43,13 @@ async def dispatch(context: AnyContext) -> None:
 
 
 async def schedule_next(job_queue: JobQueue[Any], dispatcher: Dispatcher) -> None:
-    at = await dispatcher.next_due_at()
+    candidates = [
+        await dispatcher.next_due_at(),
+        await checkins.next_timer_at(dispatcher.ctx),
+        await escalations.next_timer_at(dispatcher.ctx),
+    ]
+    due = [t for t in candidates if t is not None]
+    at = min(due) if due else None
     for job in job_queue.get_jobs_by_name(WAKE):
         job.schedule_removal()
     if at is None:

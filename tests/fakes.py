@@ -15,6 +15,9 @@ class Sent:
     chat_id: int
     text: str
     message_id: int
+    buttons: Buttons | None = None
+    photo: str | None = None
+    reply_to: int | None = None
 
 
 @dataclass
@@ -26,14 +29,22 @@ class FakeSender:
     delay: float = 0.0
     _next_id: int = 100
 
-    async def send_text(self, chat_id: int, text: str, buttons: Buttons | None = None) -> int:
+    async def send(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        buttons: Buttons | None = None,
+        photo: str | None = None,
+        reply_to: int | None = None,
+    ) -> int:
         if self.delay:
             await asyncio.sleep(self.delay)
         error = self.fail(chat_id, text)
         if error is not None:
             raise error
         self._next_id += 1
-        self.sent.append(Sent(chat_id, text, self._next_id))
+        self.sent.append(Sent(chat_id, text, self._next_id, buttons, photo, reply_to))
         return self._next_id
 
     def to(self, chat_id: int) -> list[Sent]:

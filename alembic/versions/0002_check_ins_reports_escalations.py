@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-21 05:39:56.807643
+Create Date: 2026-11-21 05:44:46.900194
 """
 
 from collections.abc import Sequence
@@ -82,6 +82,7 @@ def upgrade() -> None:
     sa.Column('resolved_by', sa.Integer(), nullable=True),
     sa.Column('outcome', sa.String(length=32), nullable=True),
     sa.Column('note', sa.Text(), nullable=True),
+    sa.Column('note_message_id', sa.BigInteger(), nullable=True),
     sa.Column('rounds', sa.Integer(), nullable=False),
     sa.Column('next_reminder_at', bot.db.types.UtcDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['acknowledged_by'], ['staff_member.id'], name=op.f('fk_escalation_acknowledged_by_staff_member'), ondelete='SET NULL'),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import httpx
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import ExtBot
 
@@ -19,6 +19,7 @@ from bot.services.ports import Buttons
 # httpx errors raised before a byte of the request reached Telegram: repeating them cannot
 # double a message. Anything else after the connection was made might have been delivered.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+CAPTION_LIMIT = 1024  # Telegram's limit for a photo caption
 
 
 def keyboard(buttons: Buttons | None) -> InlineKeyboardMarkup | None:
@@ -36,11 +37,29 @@ class TelegramSender:
     def __init__(self, bot: ExtBot[PacingArgs]) -> None:
         self.bot = bot
 
-    async def send_text(self, chat_id: int, text: str, buttons: Buttons | None = None) -> int:
+    async def send(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        buttons: Buttons | None = None,
+        photo: str | None = None,
+        reply_to: int | None = None,
+    ) -> int:
+        markup = keyboard(buttons)
+        # a reply to a message that is gone should still arrive, just without the quote
+        reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
         try:
-            message = await self.bot.send_message(
-                chat_id, text, reply_markup=keyboard(buttons), rate_limit_args={"retry": False}
-            )
+            if photo is not None:
+                message = await self.bot.send_photo(
+                    chat_id, photo, caption=text[:CAPTION_LIMIT] or None, reply_markup=markup,
+                    reply_parameters=reply, rate_limit_args={"retry": False},
+                )
+            else:
+                message = await self.bot.send_message(
+                    chat_id, text, reply_markup=markup, reply_parameters=reply,
+                    rate_limit_args={"retry": False},
+                )
         except RetryAfter as err:
             seconds = retry_seconds(err)
             raise TransientDeliveryError("429 too many requests", retry_after=seconds) from err

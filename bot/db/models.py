@@ -308,6 +308,8 @@ class Escalation(Base):
     )
     outcome: Mapped[str | None] = mapped_column(String(32))
     note: Mapped[str | None] = mapped_column(Text)
+    # the staff-chat message asking for a resolution note: a reply to it is the note
+    note_message_id: Mapped[int | None] = mapped_column(BigInteger)
     # reminder rounds sent while nobody acknowledged, and when the next one is due
     rounds: Mapped[int] = mapped_column(Integer, default=0)
     next_reminder_at: Mapped[dt.datetime | None] = mapped_column(index=True)

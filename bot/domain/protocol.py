@@ -12,6 +12,16 @@ A protocol file describes the aftercare plan for one treatment kind:
     window = "09:00-20:00"             # optional local time-of-day window for sending
     useful_for = "2d"                  # how long after its planned time it is still worth sending
     text = "..."                       # English patient-facing text, the gettext msgid
+    respond_within = "12h"             # check-in steps only (and required for them): time to
+                                       # answer before one reminder; as long again, staff see it
+    [triage]                           # required when there are check-in steps (triage.py)
+    worsening_levels = 2               # optional, default 2
+    severe = "severe"                  # optional, default "severe"
+    urgent_when_severe = ["pain"]      # optional, default ["pain"]
+    [triage.usual_course]              # symptom → how long it may last and still be expected
+    redness = "3d"
+    [triage.flags]                     # every red flag → "unusual", "urgent" or "emergency"
+    fever = "urgent"
 
 Parsing refuses every mistake a clinic can make when editing the file, and says where it is:
 the file, the step and the field.
@@ -22,9 +32,11 @@ import difflib
 import enum
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, TypeVar
+
+from bot.domain.triage import FLAGS, SYMPTOMS, Level, Severity, TriageRules
 
 # Telegram refuses messages over 4096 characters; translations usually run longer than the
 # English, so the English text keeps that much headroom.
@@ -36,6 +48,8 @@ _TIME_OF_DAY = re.compile(r"(\d{2}):(\d{2})")
 _TIME_RANGE = re.compile(r"(\d{2}:\d{2})-(\d{2}:\d{2})")
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 
+_T = TypeVar("_T")
+
 _DURATION_EXAMPLE: Final = "a duration like -3d, 2h or 1d12h"
 _WINDOW_EXAMPLE: Final = "a time window like 09:00-20:00"
 
@@ -45,6 +59,7 @@ class StepKind(enum.StrEnum):
 
     TIP = "tip"
     REMINDER = "reminder"
+    CHECKIN = "checkin"
 
 
 class ProtocolError(ValueError):
@@ -167,6 +182,8 @@ class Step:
     window: TimeWindow | None
     useful_for: dt.timedelta
     text: str
+    # check-in steps only: the time to answer before a reminder, and again before staff see it
+    respond_within: dt.timedelta | None = None
 
 
 @dataclass(frozen=True)
@@ -178,6 +195,8 @@ class Protocol:
     restriction_days: int
     steps: tuple[Step, ...]
     source: str
+    # None only for a file without check-in steps
+    triage: TriageRules | None = None
 
     def step(self, key: str) -> Step:
         for step in self.steps:
@@ -186,8 +205,15 @@ class Protocol:
         raise KeyError(key)
 
 
-_PROTOCOL_FIELDS: Final = ("treatment", "title", "restriction_days", "step")
-_STEP_FIELDS: Final = ("key", "kind", "offset", "window", "useful_for", "text")
+_PROTOCOL_FIELDS: Final = ("treatment", "title", "restriction_days", "step", "triage")
+_STEP_FIELDS: Final = ("key", "kind", "offset", "window", "useful_for", "text", "respond_within")
+_TRIAGE_FIELDS: Final = (
+    "worsening_levels",
+    "severe",
+    "urgent_when_severe",
+    "usual_course",
+    "flags",
+)
 
 
 def parse_protocol(text: str, source: str) -> Protocol:
@@ -206,7 +232,15 @@ def parse_protocol(text: str, source: str) -> Protocol:
     if restriction_days < 0:
         raise table.error("restriction_days", f"must be zero or more, got {restriction_days}")
     steps = tuple(_parse_steps(table))
-    return Protocol(treatment, title.strip(), restriction_days, steps, source)
+    triage = None
+    if "triage" in data:
+        triage = _parse_triage(table)
+    elif any(step.kind is StepKind.CHECKIN for step in steps):
+        # the answers to a check-in could not be judged
+        raise table.error(
+            "triage", "missing; a protocol with check-in steps needs a [triage] table"
+        )
+    return Protocol(treatment, title.strip(), restriction_days, steps, source, triage)
 
 
 def _syntax_error(exc: tomllib.TOMLDecodeError, source: str) -> ProtocolError:
@@ -272,6 +306,14 @@ def _parse_step(values: Mapping[str, object], source: str, number: int) -> Step:
     if useful_for <= dt.timedelta(0):
         shown = format_duration(useful_for)
         raise table.error("useful_for", f"must be longer than zero, got {shown!r}")
+    respond_within = None
+    if kind is StepKind.CHECKIN:
+        respond_within = table.duration("respond_within")
+        if respond_within <= dt.timedelta(0):
+            shown = format_duration(respond_within)
+            raise table.error("respond_within", f"must be longer than zero, got {shown!r}")
+    elif "respond_within" in values:
+        raise table.error("respond_within", f"only check-in steps have it, not a {kind} step")
     text = table.string("text", "the English message text").strip()
     if not text:
         raise table.error("text", "must not be empty")
@@ -281,7 +323,59 @@ def _parse_step(values: Mapping[str, object], source: str, number: int) -> Step:
             f"is {len(text)} characters long; the limit is {MAX_TEXT_LENGTH}, "
             "so that a translation still fits in one Telegram message",
         )
-    return Step(key, kind, offset, window, useful_for, text)
+    return Step(key, kind, offset, window, useful_for, text, respond_within)
+
+
+def _parse_triage(protocol: "_Table") -> TriageRules:
+    table = protocol.table("triage")
+    table.refuse_unknown(_TRIAGE_FIELDS)
+    usual_course = _parse_usual_course(table.table("usual_course"))
+    flag_levels = _parse_flag_levels(table.table("flags"))
+    # the three numbers may be left out: TriageRules holds their defaults
+    rules = TriageRules(usual_course, flag_levels)
+    worsening_levels = rules.worsening_levels
+    if "worsening_levels" in table.values:
+        worsening_levels = table.integer("worsening_levels")
+        # five levels on the scale, so no change is bigger than four
+        if not 1 <= worsening_levels <= Severity.VERY_SEVERE:
+            raise table.error(
+                "worsening_levels", f"must be between 1 and 4, got {worsening_levels}"
+            )
+    severe = rules.severe
+    if "severe" in table.values:
+        severe = table.choice("severe", Severity.parse, "a severity like severe")
+        if severe == Severity.NONE:
+            raise table.error("severe", "must be mild or above; at none every answer is unusual")
+    urgent_when_severe = rules.urgent_when_severe
+    if "urgent_when_severe" in table.values:
+        urgent_when_severe = frozenset(table.names("urgent_when_severe", SYMPTOMS, "symptom"))
+    return TriageRules(usual_course, flag_levels, worsening_levels, severe, urgent_when_severe)
+
+
+def _parse_usual_course(table: "_Table") -> dict[str, dt.timedelta]:
+    # a symptom left out has no course limit: it is never unusual just for lasting
+    table.refuse_unknown(SYMPTOMS, what="symptom")
+    courses: dict[str, dt.timedelta] = {}
+    for symptom in table.values:
+        course = table.duration(symptom)
+        # reasons give the course in whole hours
+        if course <= dt.timedelta(0) or course % dt.timedelta(hours=1):
+            shown = format_duration(course)
+            raise table.error(symptom, f"must be a whole number of hours above zero, got {shown!r}")
+        courses[symptom] = course
+    return courses
+
+
+def _parse_flag_levels(table: "_Table") -> dict[str, Level]:
+    table.refuse_unknown(FLAGS, what="red flag")
+    levels: dict[str, Level] = {}
+    for flag in FLAGS:
+        # a red flag without a level would be dropped without a word
+        level = table.choice(flag, Level.parse, "a level like urgent")
+        if level == Level.EXPECTED:
+            raise table.error(flag, "a red flag must be unusual, urgent or emergency")
+        levels[flag] = level
+    return levels
 
 
 @dataclass(frozen=True)
@@ -291,17 +385,47 @@ class _Table:
     values: Mapping[str, object]
     source: str
     step: str | None
+    # where a nested table sits, like "triage.flags.": errors name the field with it
+    prefix: str = ""
 
     def error(self, field: str, problem: str) -> ProtocolError:
-        return ProtocolError(self.source, problem, step=self.step, field=field)
+        return ProtocolError(self.source, problem, step=self.step, field=self.prefix + field)
 
-    def refuse_unknown(self, known: tuple[str, ...]) -> None:
+    def refuse_unknown(self, known: tuple[str, ...], what: str = "field") -> None:
         # a misspelt optional field would otherwise be silently ignored
         for field in self.values:
             if field not in known:
                 close = difflib.get_close_matches(field, known, n=1)
                 hint = f"did you mean {close[0]!r}?" if close else "known: " + ", ".join(known)
-                raise self.error(field, f"unknown field; {hint}")
+                raise self.error(field, f"unknown {what}; {hint}")
+
+    def table(self, field: str) -> "_Table":
+        value = self.required(field)
+        if not isinstance(value, dict):
+            raise self.error(
+                field, f"expected a table [{self.prefix}{field}], got {_describe(value)}"
+            )
+        return _Table(value, self.source, self.step, f"{self.prefix}{field}.")
+
+    def names(self, field: str, known: tuple[str, ...], what: str) -> list[str]:
+        value = self.required(field)
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise self.error(field, f"expected an array of {what} names, got {_describe(value)}")
+        seen: list[str] = []
+        for name in value:
+            if name not in known:
+                raise self.error(field, f"{name!r} is not a {what}; known: {', '.join(known)}")
+            if name in seen:
+                raise self.error(field, f"{name!r} is listed twice")
+            seen.append(name)
+        return seen
+
+    def choice(self, field: str, parse: Callable[[str], _T], expected: str) -> _T:
+        value = self.string(field, expected)
+        try:
+            return parse(value)
+        except ValueError as exc:
+            raise self.error(field, str(exc)) from None
 
     def required(self, field: str) -> object:
         if field not in self.values:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from bot.services.context import Context
+from bot.services.ports import Buttons
 
 AppContext = ContextTypes.DEFAULT_TYPE
 
@@ -45,6 +46,14 @@ def contact_line(ctx: Context, lang: str) -> str:
         "If something worries you, contact {clinic}. In an emergency, call {emergency}.",
         clinic=clinic.name,
         emergency=clinic.emergency_number,
+    )
+
+
+def keyboard(buttons: Buttons | None) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in buttons]
     )
 
 

@@ -231,17 +231,3 @@ async def unknown_command(update: Update, context: AppContext) -> None:
         update,
         ctx.i18n.t(patient.language, "I don't know that command. Send /help to see what I can do."),
     )
-
-
-async def anything_else(update: Update, context: AppContext) -> None:
-    """Text, photos, stickers, voice, edits: a calm answer, and the way to reach the clinic."""
-    ctx = deps(context)
-    patient = await patient_chat.note_contact(ctx, user_id(update))
-    if patient is None:
-        await not_linked(update, ctx)
-        return
-    text = ctx.i18n.t(
-        patient.language,
-        "Thank you for your message. I can't read messages here, so it has not been passed on.",
-    )
-    await reply(update, text + " " + contact_line(ctx, patient.language))

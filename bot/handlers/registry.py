@@ -15,7 +15,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.handlers import patient
+from bot.handlers import checkin, patient, staff
 from bot.handlers.common import AppContext
 from bot.i18n import N_, I18n
 
@@ -31,6 +31,7 @@ class Command:
 
 # The patient's commands, in the order /help and the menu show them.
 COMMANDS: tuple[Command, ...] = (
+    Command("checkin", N_("tell the clinic how your skin is doing"), checkin.checkin_command),
     Command("schedule", N_("what is coming, in your local time"), patient.schedule),
     Command("stop", N_("stop all messages (your clinic is told)"), patient.stop),
     Command("resume", N_("start the messages again"), patient.resume),
@@ -49,11 +50,19 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     result += [CommandHandler(c.name, c.callback, filters=PRIVATE) for c in COMMANDS]
     result += [
         CallbackQueryHandler(patient.consent, pattern=rf"^{patient.CONSENT}:"),
+        # check-in answers: co/cs/cv/cf/cn are the stages, cx starts a new check-in
+        CallbackQueryHandler(checkin.press, pattern=r"^(c[osvfn]\.|cx:)"),
+        # staff on alerts: acknowledge, resolve, and the outcome
+        CallbackQueryHandler(staff.press, pattern=r"^(e[ar]:|eo\.)"),
         # any other press: forged, replayed or for something that is over
         CallbackQueryHandler(patient.stray_button),
         MessageHandler(PRIVATE & filters.COMMAND, patient.unknown_command),
-        # text, photos, stickers, voice, documents and edits from a patient
-        MessageHandler(PRIVATE, patient.anything_else),
+        # words and photos: a check-in answer, words for the clinic, or a new check-in
+        MessageHandler(PRIVATE & (filters.TEXT | filters.PHOTO), checkin.patient_wrote),
+        # stickers, voice, video, files: a calm answer
+        MessageHandler(PRIVATE, checkin.media_we_cannot_read),
+        # in the staff chat, a reply to one of our alerts
+        MessageHandler(filters.ChatType.GROUPS & filters.REPLY & filters.TEXT, staff.chat_reply),
     ]
     return result
 

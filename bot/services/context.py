@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -17,6 +17,13 @@ from bot.i18n import I18n
 from bot.services.callbacks import CallbackSigner
 
 
+ACK_TIMEOUTS = {
+    "emergency": dt.timedelta(minutes=5),
+    "urgent": dt.timedelta(minutes=15),
+    "unusual": dt.timedelta(hours=2),
+}
+
+
 @dataclass(frozen=True)
 class Clinic:
     name: str
@@ -28,6 +35,11 @@ class Clinic:
     default_language: str
     invite_ttl: dt.timedelta
     bot_username: str
+    # how long an alert may wait for an acknowledgement, by level, before staff are chased
+    ack_timeouts: Mapping[str, dt.timedelta] = field(default_factory=lambda: dict(ACK_TIMEOUTS))
+
+    def ack_timeout(self, level: str) -> dt.timedelta:
+        return self.ack_timeouts.get(level, ACK_TIMEOUTS["unusual"])
 
     @property
     def zone(self) -> ZoneInfo:

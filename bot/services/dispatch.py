@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import queries
 from bot.db.models import (
     Audience,
+    Checkin,
+    CheckinStage,
+    CheckinStatus,
+    Escalation,
+    EscalationStatus,
     MessageStatus,
     Patient,
     PatientStatus,
@@ -20,6 +28,7 @@ from bot.db.models import (
     TreatmentSession,
 )
 from bot.domain.plan import next_allowed_time
+from bot.domain.protocol import StepKind
 from bot.errors import (
     DeliveryError,
     PermanentDeliveryError,
@@ -27,12 +36,15 @@ from bot.errors import (
     TransientDeliveryError,
     UncertainDelivery,
 )
+from bot.services import checkins
 from bot.services.context import Context
-from bot.services.notices import patient_ref, queue_staff_notice
-from bot.services.ports import Sender
+from bot.services.notices import CHASER_KINDS, patient_ref, queue_staff_notice
+from bot.services.ports import Buttons, Sender
 
 log = logging.getLogger(__name__)
 
+# Staff are writing to the patient now: quiet hours do not hold these back.
+INTERACTIVE_KINDS = frozenset({"clinic-message"})
 # A claim older than this belongs to a worker that died mid-send.
 STALE_CLAIM = dt.timedelta(minutes=5)
 MAX_ATTEMPTS = 8
@@ -66,6 +78,39 @@ class _Work:
     text: str
     audience: Audience
     patient_id: int | None
+    buttons: Buttons | None = None
+    photo: str | None = None
+    reply_to: int | None = None
+    checkin_id: int | None = None
+
+
+def _buttons(stored: list[Any] | None) -> Buttons | None:
+    return [[(str(label), str(data)) for label, data in row] for row in stored] if stored else None
+
+
+async def _checkin_waiting(db: AsyncSession, checkin_id: int | None) -> bool:
+    checkin = await db.get(Checkin, checkin_id) if checkin_id else None
+    return (
+        checkin is not None
+        and checkin.status == CheckinStatus.OPEN
+        and checkin.stage == CheckinStage.OVERALL
+    )
+
+
+async def _first_alert_message(db: AsyncSession, escalation_id: int, row_id: int) -> int | None:
+    """Staff messages about an alert are sent as replies to it, so the chat reads as a thread."""
+    stmt = (
+        select(ScheduledMessage.telegram_message_id)
+        .where(
+            ScheduledMessage.escalation_id == escalation_id,
+            ScheduledMessage.kind == "alert",
+            ScheduledMessage.telegram_message_id.is_not(None),
+            ScheduledMessage.id != row_id,
+        )
+        .order_by(ScheduledMessage.id)
+        .limit(1)
+    )
+    return (await db.execute(stmt)).scalar_one_or_none()
 
 
 class Dispatcher:
@@ -123,16 +168,12 @@ class Dispatcher:
         row = await db.get(ScheduledMessage, row_id)
         assert row is not None
         if row.audience == Audience.STAFF:
-            if row.chat_id is None:
-                row.status = MessageStatus.FAILED
-                row.last_error = "no staff chat: set AFTERCARE_STAFF_CHAT_ID"
-                tally.failed += 1
-                return None
-            return _Work(row.id, row.chat_id, row.body or "", row.audience, row.patient_id)
+            return await self._prepare_staff(db, row, tally)
         patient = await db.get(Patient, row.patient_id)
         assert patient is not None and patient.telegram_user_id is not None
         allowed = next_allowed_time(now, ZoneInfo(patient.timezone), self.ctx.clinic.quiet)
-        if allowed > now:
+        # a message staff are writing to the patient right now is not held for the morning
+        if allowed > now and row.kind not in INTERACTIVE_KINDS:
             # quiet hours began after it was planned (a retry, a resume): wait for the morning
             row.status = MessageStatus.PENDING
             if allowed >= row.useful_until:
@@ -143,6 +184,13 @@ class Dispatcher:
                 row.due_at = allowed
                 tally.deferred += 1
             return None
+        work = _Work(row.id, patient.telegram_user_id, "", row.audience, patient.id,
+                     buttons=_buttons(row.buttons), checkin_id=row.checkin_id)
+        if row.kind == str(StepKind.CHECKIN):
+            return await self._prepare_checkin(db, row, patient, now, work)
+        if row.kind == "checkin-reminder" and not await _checkin_waiting(db, row.checkin_id):
+            row.status, row.last_error = MessageStatus.CANCELLED, "already answered"
+            return None
         session = await db.get(TreatmentSession, row.session_id) if row.session_id else None
         text = self._render(row, session, patient)
         if text is None:
@@ -150,7 +198,44 @@ class Dispatcher:
             row.last_error = f"step {row.step_key!r} is no longer in its protocol"
             tally.failed += 1
             return None
-        return _Work(row.id, patient.telegram_user_id, text, row.audience, patient.id)
+        return dataclasses.replace(work, text=text)
+
+    async def _prepare_checkin(
+        self, db: AsyncSession, row: ScheduledMessage, patient: Patient, now: dt.datetime,
+        work: _Work,
+    ) -> _Work:
+        existing = await db.get(Checkin, row.checkin_id) if row.checkin_id else None
+        if existing is not None and existing.status == CheckinStatus.OPEN:
+            # a retry of the same question: the check-in it opened is still the one
+            screen = checkins.question(self.ctx, existing, patient)
+        else:
+            screen = await checkins.open_for_step(db, self.ctx, row, patient, now)
+        return dataclasses.replace(
+            work, text=screen.text, buttons=screen.buttons, checkin_id=row.checkin_id
+        )
+
+    async def _prepare_staff(
+        self, db: AsyncSession, row: ScheduledMessage, tally: Tally
+    ) -> _Work | None:
+        if row.chat_id is None:
+            row.status = MessageStatus.FAILED
+            row.last_error = "no staff chat: set AFTERCARE_STAFF_CHAT_ID"
+            tally.failed += 1
+            return None
+        reply_to = row.reply_to_message_id
+        if row.escalation_id is not None:
+            escalation = await db.get(Escalation, row.escalation_id)
+            if escalation is not None and row.kind in CHASER_KINDS and (
+                escalation.status != EscalationStatus.OPEN
+            ):
+                row.status, row.last_error = MessageStatus.CANCELLED, "acknowledged"
+                return None
+            if reply_to is None and row.chat_id == self.ctx.clinic.staff_chat_id:
+                reply_to = await _first_alert_message(db, row.escalation_id, row.id)
+        return _Work(
+            row.id, row.chat_id, row.body or "", row.audience, row.patient_id,
+            buttons=_buttons(row.buttons), photo=row.photo_file_id, reply_to=reply_to,
+        )
 
     def _render(
         self, row: ScheduledMessage, session: TreatmentSession | None, patient: Patient
@@ -170,7 +255,10 @@ class Dispatcher:
         tally = Tally()
         assert work.chat_id is not None
         try:
-            message_id = await self.sender.send_text(work.chat_id, work.text)
+            message_id = await self.sender.send(
+                work.chat_id, work.text, buttons=work.buttons, photo=work.photo,
+                reply_to=work.reply_to,
+            )
         except DeliveryError as err:
             await self._record_failure(work, err, tally)
             return tally
@@ -183,6 +271,10 @@ class Dispatcher:
             row.sent_at = now
             row.attempts += 1
             row.last_error = None
+            if work.checkin_id is not None and row.kind == str(StepKind.CHECKIN):
+                checkin = await db.get(Checkin, work.checkin_id)
+                if checkin is not None:
+                    checkin.message_id = message_id
         tally.sent += 1
         return tally
 

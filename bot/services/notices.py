@@ -9,6 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db.models import Audience, MessageStatus, Patient, ScheduledMessage
 from bot.services.context import Context
 
+# Staff messages that only make sense while nobody has acknowledged the alert.
+CHASER_KINDS = frozenset({"escalation-reminder", "escalation-dm", "escalation-unanswered"})
 # Staff notices stay worth sending for a week: staff alerts are repeated, never dropped quietly.
 NOTICE_USEFUL_FOR = dt.timedelta(days=7)
 

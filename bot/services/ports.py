@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from typing import Protocol
 
-# One row of inline buttons is a list of (label, callback data).
+# Inline buttons: rows of (label, callback data).
 Buttons = list[list[tuple[str, str]]]
 
 
 class Sender(Protocol):
     """Sends one message; raises a DeliveryError subclass saying what happened."""
 
-    async def send_text(self, chat_id: int, text: str, buttons: Buttons | None = None) -> int:
-        """Returns Telegram's message id."""
+    async def send(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        buttons: Buttons | None = None,
+        photo: str | None = None,
+        reply_to: int | None = None,
+    ) -> int:
+        """Returns Telegram's message id. With `photo` (a Telegram file id) the text is its
+        caption."""
         ...

@@ -13,7 +13,9 @@ from bot.errors import BadInput, NotFound
 from bot.services.context import Context
 
 
-async def add_staff(ctx: Context, telegram_user_id: int, name: str, role: str) -> StaffMember:
+async def add_staff(
+    ctx: Context, telegram_user_id: int, name: str, role: str, on_call: bool = True
+) -> StaffMember:
     try:
         staff_role = StaffRole(role)
     except ValueError:
@@ -28,6 +30,7 @@ async def add_staff(ctx: Context, telegram_user_id: int, name: str, role: str) -
                 telegram_user_id=telegram_user_id,
                 name=name.strip(),
                 role=staff_role,
+                is_on_call=on_call,
                 created_at=now,
             )
             db.add(member)

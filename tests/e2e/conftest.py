@@ -102,6 +102,23 @@ class Harness:
             await asyncio.sleep(0.05)
         raise TimeoutError(f"step {step} did not settle")
 
+    async def tap(
+        self, user_id: int, message: SentMessage, button: str, *, chat_id: int | None = None
+    ) -> dict[str, Any]:
+        """Presses a button and waits until the bot has answered the press."""
+        self.pause(1.5)
+        answers = len(self.standin.callback_answers)
+        self.standin.press(
+            user_id, message.message_id, message.callback_data(button), chat_id=chat_id
+        )
+        await self.standin.wait_for(lambda: len(self.standin.callback_answers) > answers)
+        await asyncio.sleep(0.05)  # the handler's edits and replies follow its answer
+        return self.standin.callback_answers[-1]
+
+    def latest(self, chat_id: int) -> SentMessage:
+        """The chat's newest message as it is now (edits included)."""
+        return self.standin.sent_to(chat_id)[-1]
+
     def pause(self, seconds: float = 2.0) -> None:
         """A person takes a moment between messages; Telegram's per-chat limit is per second."""
         self.clock.advance(dt.timedelta(seconds=seconds))

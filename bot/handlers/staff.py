@@ -1,0 +1,72 @@
+"""The staff side: alert buttons (acknowledge, resolve, outcome) and replies in the staff chat."""
+
+from __future__ import annotations
+
+import contextlib
+
+from telegram import Message, Update
+from telegram.error import BadRequest
+
+from bot.handlers.common import AppContext, deps, keyboard
+from bot.handlers.patient import stray_button
+from bot.services import escalations
+from bot.services.escalations import StaffAction
+
+
+async def press(update: Update, context: AppContext) -> None:
+    """Acknowledge, Resolve and the outcome buttons; only registered staff change anything."""
+    ctx = deps(context)
+    query = update.callback_query
+    assert query is not None
+    payload = ctx.signer.verify(query.data)
+    if payload is None:
+        await stray_button(update, context)
+        return
+    who = query.from_user.id
+    action: StaffAction
+    if payload.action == "ea":
+        action = await escalations.acknowledge(ctx, who, payload.ref)
+    elif payload.action == "er":
+        action = await escalations.ask_outcome(ctx, who, payload.ref)
+    elif payload.action.startswith("eo."):
+        action = await escalations.resolve(ctx, who, payload.ref, payload.action[3:])
+    else:
+        await stray_button(update, context)
+        return
+    if action.refusal is not None:
+        await query.answer(action.text, show_alert=True)
+        return
+    await query.answer(action.text[:190])
+    message = query.message
+    if not isinstance(message, Message):
+        return  # too old for Telegram to show us: the answer above is all we can give
+    if payload.action == "ea":
+        # the alert keeps only the buttons that still make sense
+        with contextlib.suppress(BadRequest):
+            await query.edit_message_reply_markup(reply_markup=keyboard(action.buttons))
+        await message.reply_text(action.text)
+    elif payload.action == "er":
+        await message.reply_text(action.text, reply_markup=keyboard(action.buttons))
+    else:
+        with contextlib.suppress(BadRequest):
+            await query.edit_message_text(action.text)
+        if action.escalation_id is not None:
+            # a reply to this message is the resolution note
+            await escalations.attach_note_prompt(ctx, action.escalation_id, message.message_id)
+
+
+async def chat_reply(update: Update, context: AppContext) -> None:
+    """A reply in the staff chat to one of our alerts: to the patient, or the resolution note."""
+    ctx = deps(context)
+    message = update.effective_message
+    chat = update.effective_chat
+    if message is None or chat is None or chat.id != ctx.clinic.staff_chat_id:
+        return
+    replied = message.reply_to_message
+    if replied is None or not message.text or update.effective_user is None:
+        return
+    action = await escalations.staff_reply(
+        ctx, update.effective_user.id, replied.message_id, message.text
+    )
+    if action is not None:
+        await message.reply_text(action.text)

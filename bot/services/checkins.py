@@ -1,0 +1,605 @@
+"""Check-ins: the question, each button press as a step of a state machine in the database,
+the report and its triage when the answers are complete, and what the patient is told."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db import queries
+from bot.db.models import (
+    Audience,
+    Checkin,
+    CheckinStage,
+    CheckinStatus,
+    MessageStatus,
+    Patient,
+    Report,
+    ScheduledMessage,
+    SessionStatus,
+    TreatmentSession,
+)
+from bot.domain import triage
+from bot.domain.triage import FLAGS, SYMPTOMS, Assessment, Level, Severity
+from bot.i18n import N_
+from bot.services import escalations
+from bot.services.context import Context
+from bot.services.vocabulary import (
+    ADVICE,
+    FLAG_DESCRIPTIONS,
+    FLAG_LABELS,
+    SEVERITY_LABELS,
+    SYMPTOM_LABELS,
+)
+from bot.services.ports import Buttons
+
+# A check-in the patient starts themselves stays open this long without an answer.
+PATIENT_CHECKIN_TTL = dt.timedelta(hours=12)
+DEFAULT_RESPOND_WITHIN = dt.timedelta(hours=12)
+
+@dataclass(frozen=True)
+class Screen:
+    """One message's content: what to show the patient, with its buttons."""
+
+    text: str
+    buttons: Buttons | None = None
+
+
+@dataclass
+class Step:
+    """What a press or a message led to, for the handler to show."""
+
+    notice: str | None = None  # a short toast on the pressed button
+    edit: Screen | None = None  # new content for the message whose button was pressed
+    send: list[Screen] = field(default_factory=list)  # new messages, in order
+    checkin_id: int | None = None  # set when `send` starts a check-in question
+    answered: bool = False  # what the patient wrote answered the open question
+
+
+def _t(ctx: Context, lang: str, msgid: str, **params: object) -> str:
+    return ctx.i18n.t(lang, msgid, **params)
+
+
+# --- the questions -----------------------------------------------------------------------------
+def question(ctx: Context, checkin: Checkin, patient: Patient) -> Screen:
+    """The current question of an open check-in, with its buttons."""
+    lang, sign, ref = patient.language, ctx.signer.sign, checkin.id
+    stage = checkin.stage
+    if stage == CheckinStage.OVERALL:
+        text = _overall_text(ctx, checkin, patient)
+        return Screen(
+            text,
+            [[
+                (_t(ctx, lang, "All good"), sign("co.g", ref)),
+                (_t(ctx, lang, "I have symptoms"), sign("co.s", ref)),
+            ]],
+        )
+    if stage == CheckinStage.SYMPTOMS:
+        chosen = set(checkin.symptoms)
+        labels = [
+            (("✓ " if name in chosen else "") + _t(ctx, lang, SYMPTOM_LABELS[name]),
+             sign(f"cs.{i}", ref))
+            for i, name in enumerate(SYMPTOMS)
+        ]
+        rows = [labels[i : i + 2] for i in range(0, len(labels), 2)]
+        rows.append([(_t(ctx, lang, "Done"), sign("cs.d", ref))])
+        text = _t(ctx, lang, "Which of these do you notice? Tap all that apply, then Done.")
+        return Screen(text, rows)
+    if stage == CheckinStage.SEVERITY:
+        symptom = _current_symptom(checkin)
+        assert symptom is not None
+        buttons = [(_t(ctx, lang, label), sign(f"cv.{int(level)}", ref))
+                   for level, label in SEVERITY_LABELS.items()]
+        text = _t(
+            ctx, lang, "How strong is it now: {symptom}?",
+            symptom=_t(ctx, lang, SYMPTOM_LABELS[symptom]).lower(),
+        )
+        return Screen(text, [buttons[:3], buttons[3:]])
+    if stage == CheckinStage.FLAGS:
+        chosen = set(checkin.flags)
+        lines = [_t(ctx, lang, "Do you have any of these right now?")]
+        lines += [f"• {_t(ctx, lang, FLAG_DESCRIPTIONS[name])}" for name in FLAGS]
+        labels = [
+            (("✓ " if name in chosen else "") + _t(ctx, lang, FLAG_LABELS[name]),
+             sign(f"cf.{i}", ref))
+            for i, name in enumerate(FLAGS)
+        ]
+        rows = [[label] for label in labels]
+        rows.append([
+            (_t(ctx, lang, "None of these"), sign("cf.n", ref)),
+            (_t(ctx, lang, "Done"), sign("cf.d", ref)),
+        ])
+        lines.append(_t(ctx, lang, "Tap all that apply, then Done."))
+        return Screen("\n".join(lines), rows)
+    if stage == CheckinStage.NOTE:
+        text = _t(
+            ctx, lang,
+            "Would you like to add a photo or a few words? Send them now, or tap Skip.",
+        )
+        return Screen(text, [[(_t(ctx, lang, "Skip"), sign("cn.s", ref))]])
+    raise ValueError(f"check-in {checkin.id} has no question at stage {stage}")
+
+
+def _overall_text(ctx: Context, checkin: Checkin, patient: Patient) -> str:
+    if checkin.step_key and checkin.session_id:
+        step_text = _step_text(ctx, checkin)
+        if step_text:
+            return _t(ctx, patient.language, step_text)
+    return _t(
+        ctx, patient.language,
+        "Let's check on your skin. Since your treatment, how is the treated area?",
+    )
+
+
+def _step_text(ctx: Context, checkin: Checkin) -> str | None:
+    for protocol in ctx.protocols.values():
+        for step in protocol.steps:
+            if step.key == checkin.step_key and str(step.kind) == "checkin":
+                return step.text
+    return None
+
+
+def _current_symptom(checkin: Checkin) -> str | None:
+    return next((s for s in checkin.symptoms if s not in checkin.severities), None)
+
+
+# --- opening -----------------------------------------------------------------------------------
+async def open_for_step(
+    db: AsyncSession, ctx: Context, row: ScheduledMessage, patient: Patient, now: dt.datetime
+) -> Screen:
+    """A scheduled check-in is about to be sent: its state row is opened with it."""
+    respond_within = DEFAULT_RESPOND_WITHIN
+    session = await db.get(TreatmentSession, row.session_id) if row.session_id else None
+    if session is not None:
+        protocol = ctx.protocols.get(session.treatment)
+        if protocol is not None:
+            step = next((s for s in protocol.steps if s.key == row.step_key), None)
+            if step is not None and step.respond_within is not None:
+                respond_within = step.respond_within
+    checkin = await _open(db, patient, now, session_id=row.session_id, step_key=row.step_key,
+                          remind_at=now + respond_within, expires_at=now + 2 * respond_within)
+    row.checkin_id = checkin.id
+    return question(ctx, checkin, patient)
+
+
+async def _open(
+    db: AsyncSession,
+    patient: Patient,
+    now: dt.datetime,
+    *,
+    session_id: int | None,
+    step_key: str | None,
+    remind_at: dt.datetime | None,
+    expires_at: dt.datetime,
+) -> Checkin:
+    previous = await _open_checkin(db, patient.id)
+    if previous is not None:
+        # one open check-in per patient: a newer question replaces an untouched older one
+        previous.status = CheckinStatus.CLOSED
+        previous.closed_at = now
+        previous.close_reason = "replaced by a newer check-in"
+        await db.flush()
+    checkin = Checkin(
+        patient_id=patient.id, session_id=session_id, step_key=step_key,
+        status=CheckinStatus.OPEN, stage=CheckinStage.OVERALL, symptoms=[], severities={},
+        flags=[], opened_at=now, remind_at=remind_at, expires_at=expires_at,
+    )
+    db.add(checkin)
+    await db.flush()
+    queries.add_audit(db, now, f"patient:{patient.id}", "checkin.open", f"checkin:{checkin.id}")
+    return checkin
+
+
+async def _open_checkin(db: AsyncSession, patient_id: int) -> Checkin | None:
+    stmt = select(Checkin).where(
+        Checkin.patient_id == patient_id, Checkin.status == CheckinStatus.OPEN
+    )
+    return (await db.execute(stmt)).scalar_one_or_none()
+
+
+async def start(
+    ctx: Context, telegram_user_id: int, note: str | None = None, photo: str | None = None
+) -> Step | None:
+    """`/checkin`, or the patient wrote to us (their words kept for the report): the same
+    questions, started by them. None when the user is not a linked patient."""
+    now = ctx.now()
+    async with ctx.db.begin() as db:
+        patient = await queries.patient_by_telegram(db, telegram_user_id)
+        if patient is None:
+            return None
+        latest = await _latest_session(db, patient.id, now)
+        checkin = await _open(
+            db, patient, now, session_id=latest.id if latest else None, step_key=None,
+            remind_at=None, expires_at=now + PATIENT_CHECKIN_TTL,
+        )
+        checkin.note, checkin.photo_file_id = _joined(None, note), photo
+        return Step(send=[question(ctx, checkin, patient)], checkin_id=checkin.id)
+
+
+async def attach_message(ctx: Context, checkin_id: int, message_id: int) -> None:
+    async with ctx.db.begin() as db:
+        checkin = await db.get(Checkin, checkin_id)
+        if checkin is not None:
+            checkin.message_id = message_id
+
+
+# --- answering ---------------------------------------------------------------------------------
+_STAGE_OF = {
+    "co": CheckinStage.OVERALL,
+    "cs": CheckinStage.SYMPTOMS,
+    "cv": CheckinStage.SEVERITY,
+    "cf": CheckinStage.FLAGS,
+    "cn": CheckinStage.NOTE,
+}
+
+
+async def press(ctx: Context, telegram_user_id: int, action: str, checkin_id: int) -> Step:
+    """One button press. Checked against who pressed it and the check-in's current state: a
+    press from someone else, on a closed check-in, or for a question already answered changes
+    nothing."""
+    now = ctx.now()
+    async with ctx.db.begin() as db:
+        checkin = await db.get(Checkin, checkin_id)
+        patient = await queries.patient_by_telegram(db, telegram_user_id)
+        if checkin is None or patient is None or checkin.patient_id != patient.id:
+            return Step(notice=_t(ctx, _lang(patient, ctx), "This button is not for you."))
+        lang = patient.language
+        if action == "cx":
+            return await _restart(db, ctx, patient, now)
+        if checkin.status != CheckinStatus.OPEN:
+            return Step(
+                notice=_t(ctx, lang, "This check-in is closed."),
+                send=[Screen(
+                    _t(ctx, lang, "This check-in is closed. Would you like to start a new one?"),
+                    [[(_t(ctx, lang, "Start a new check-in"), ctx.signer.sign("cx", checkin.id))]],
+                )],
+            )
+        prefix, _, value = action.partition(".")
+        if _STAGE_OF.get(prefix) != checkin.stage:
+            return Step(notice=_t(ctx, lang, "That question has already been answered."))
+        result = _apply(checkin, prefix, value)
+        if result is not None:
+            return Step(notice=_t(ctx, lang, result))
+        if checkin.stage == CheckinStage.DONE:
+            return await _complete(db, ctx, checkin, patient, now, edit_question=True)
+        return Step(edit=question(ctx, checkin, patient))
+
+
+def _apply(checkin: Checkin, prefix: str, value: str) -> str | None:
+    """Moves the state machine one press on; returns a notice msgid when the press is refused."""
+    if prefix == "co":
+        checkin.stage = CheckinStage.DONE if value == "g" else CheckinStage.SYMPTOMS
+    elif prefix == "cs":
+        if value == "d":
+            if not checkin.symptoms:
+                return N_("Tap at least one symptom first, or go back with All good.")
+            checkin.stage = CheckinStage.SEVERITY
+        elif value.isdigit() and int(value) < len(SYMPTOMS):
+            name = SYMPTOMS[int(value)]
+            # JSON columns are replaced, not mutated, so the change is seen and saved
+            chosen = [s for s in checkin.symptoms if s != name]
+            checkin.symptoms = chosen if name in checkin.symptoms else [*checkin.symptoms, name]
+        else:
+            return N_("This button no longer works.")
+    elif prefix == "cv":
+        symptom = _current_symptom(checkin)
+        if symptom is None or not value.isdigit() or int(value) > Severity.VERY_SEVERE:
+            return N_("This button no longer works.")
+        checkin.severities = {**checkin.severities, symptom: int(value)}
+        if _current_symptom(checkin) is None:
+            checkin.stage = CheckinStage.FLAGS
+    elif prefix == "cf":
+        if value in ("d", "n"):
+            if value == "n":
+                checkin.flags = []
+            checkin.stage = CheckinStage.NOTE
+        elif value.isdigit() and int(value) < len(FLAGS):
+            name = FLAGS[int(value)]
+            chosen = [f for f in checkin.flags if f != name]
+            checkin.flags = chosen if name in checkin.flags else [*checkin.flags, name]
+        else:
+            return N_("This button no longer works.")
+    elif prefix == "cn":
+        checkin.stage = CheckinStage.DONE
+    return None
+
+
+async def _restart(db: AsyncSession, ctx: Context, patient: Patient, now: dt.datetime) -> Step:
+    latest = await _latest_session(db, patient.id, now)
+    checkin = await _open(
+        db, patient, now, session_id=latest.id if latest else None, step_key=None,
+        remind_at=None, expires_at=now + PATIENT_CHECKIN_TTL,
+    )
+    return Step(send=[question(ctx, checkin, patient)], checkin_id=checkin.id)
+
+
+async def write(
+    ctx: Context, telegram_user_id: int, text: str | None, photo: str | None
+) -> Step | None:
+    """Words or a photo from a patient with an open check-in: the answer to the last question
+    (the note), or a nudge back to the buttons. None when no check-in is open."""
+    now = ctx.now()
+    async with ctx.db.begin() as db:
+        patient = await queries.patient_by_telegram(db, telegram_user_id)
+        if patient is None:
+            return None
+        checkin = await _open_checkin(db, patient.id)
+        if checkin is None:
+            return None
+        if checkin.stage != CheckinStage.NOTE:
+            if checkin.stage == CheckinStage.OVERALL and checkin.step_key is None:
+                # they wrote first and we asked: keep their words with the report
+                checkin.note = _joined(checkin.note, text)
+                checkin.photo_file_id = checkin.photo_file_id or photo
+            lang = patient.language
+            nudge = _t(ctx, lang, "Please answer with the buttons of the question, here again:")
+            return Step(send=[Screen(nudge), question(ctx, checkin, patient)])
+        checkin.note = _joined(checkin.note, text)
+        checkin.photo_file_id = checkin.photo_file_id or photo
+        checkin.stage = CheckinStage.DONE
+        step = await _complete(db, ctx, checkin, patient, now, edit_question=False)
+        step.answered = True
+        return step
+
+
+def _joined(old: str | None, new: str | None) -> str | None:
+    if not new:
+        return old
+    # long texts are kept, within reason: a note is read by a nurse, not archived
+    return (f"{old}\n{new}" if old else new)[:2000]
+
+
+# --- completing --------------------------------------------------------------------------------
+async def _complete(
+    db: AsyncSession,
+    ctx: Context,
+    checkin: Checkin,
+    patient: Patient,
+    now: dt.datetime,
+    *,
+    edit_question: bool,
+) -> Step:
+    """The answers are in: triage, the report, the escalation if needed, the advice. One
+    transaction: the escalation row exists exactly when the report says it must."""
+    session = await db.get(TreatmentSession, checkin.session_id) if checkin.session_id else None
+    if session is None:
+        session = await _latest_session(db, patient.id, now)
+    rules = _rules(ctx, session)
+    current = triage.Report(
+        symptoms={name: Severity(checkin.severities.get(name, 0)) for name in checkin.symptoms},
+        flags=frozenset(checkin.flags),
+    )
+    previous_row = await _previous_report(db, patient.id)
+    previous = None
+    if previous_row is not None:
+        previous = triage.Report(
+            symptoms={k: Severity(v) for k, v in previous_row.symptoms.items()},
+            flags=frozenset(previous_row.flags),
+        )
+    hours = (now - session.starts_at).total_seconds() / 3600 if session else 0.0
+    assessment = triage.assess(current, previous, max(hours, 0.0), rules)
+    report = Report(
+        checkin_id=checkin.id, patient_id=patient.id, session_id=session.id if session else None,
+        symptoms={k: int(v) for k, v in current.symptoms.items()}, flags=sorted(current.flags),
+        note=checkin.note, photo_file_id=checkin.photo_file_id,
+        hours_since=round(hours, 1) if session else None,
+        level=assessment.level.name.lower(), reasons=[_reason_json(r) for r in assessment.reasons],
+        created_at=now,
+    )
+    db.add(report)
+    await db.flush()
+    checkin.status, checkin.stage, checkin.closed_at = (
+        CheckinStatus.COMPLETE, CheckinStage.DONE, now,
+    )
+    queries.add_audit(
+        db, now, f"patient:{patient.id}", "checkin.complete", f"checkin:{checkin.id}",
+        level=report.level,
+    )
+    if assessment.level >= Level.UNUSUAL:
+        await escalations.raise_for(db, ctx, patient, session, report, previous_row, now)
+    ctx.wake()
+    lang = patient.language
+    summary = Screen(_summary(ctx, lang, current))
+    return Step(
+        edit=summary if edit_question else None,
+        send=[Screen(advice(ctx, lang, assessment, current))],
+    )
+
+
+def _rules(ctx: Context, session: TreatmentSession | None) -> triage.TriageRules:
+    protocol = ctx.protocols.get(session.treatment) if session else None
+    if protocol is None or protocol.triage is None:
+        protocol = ctx.protocols["face"]
+    assert protocol.triage is not None
+    return protocol.triage
+
+
+def _reason_json(reason: triage.Reason) -> dict[str, object]:
+    return {
+        "code": reason.code, "level": reason.level.name.lower(), "message": reason.message,
+        "symptom": reason.symptom, "flag": reason.flag, "params": dict(reason.params),
+    }
+
+
+async def _previous_report(db: AsyncSession, patient_id: int) -> Report | None:
+    stmt = (
+        select(Report).where(Report.patient_id == patient_id)
+        .order_by(Report.created_at.desc(), Report.id.desc()).limit(1)
+    )
+    return (await db.execute(stmt)).scalar_one_or_none()
+
+
+async def _latest_session(
+    db: AsyncSession, patient_id: int, now: dt.datetime
+) -> TreatmentSession | None:
+    stmt = (
+        select(TreatmentSession)
+        .where(
+            TreatmentSession.patient_id == patient_id,
+            TreatmentSession.status == SessionStatus.PLANNED,
+            TreatmentSession.starts_at <= now,
+        )
+        .order_by(TreatmentSession.starts_at.desc())
+        .limit(1)
+    )
+    return (await db.execute(stmt)).scalar_one_or_none()
+
+
+def _summary(ctx: Context, lang: str, report: triage.Report) -> str:
+    if not report.symptoms and not report.flags:
+        return _t(ctx, lang, "Thank you! You answered: all good.")
+    parts = [
+        f"{_t(ctx, lang, SYMPTOM_LABELS[name])}: {_t(ctx, lang, SEVERITY_LABELS[sev]).lower()}"
+        for name, sev in report.symptoms.items()
+    ]
+    parts += [_t(ctx, lang, FLAG_LABELS[name]) for name in FLAGS if name in report.flags]
+    return _t(ctx, lang, "Thank you! You answered: {answers}.", answers="; ".join(parts))
+
+
+def advice(ctx: Context, lang: str, assessment: Assessment, report: triage.Report) -> str:
+    """What the patient is told, by level. An emergency starts with the emergency number."""
+    clinic = ctx.clinic
+    phone = clinic.phone or clinic.name
+    if assessment.level == Level.EMERGENCY:
+        return _t(
+            ctx, lang,
+            "Please call {emergency} now: what you describe can be a serious reaction that "
+            "needs help at once. Do this first, before anything else. We have also alerted "
+            "{clinic}.",
+            emergency=clinic.emergency_number, clinic=clinic.name,
+        )
+    if assessment.level == Level.URGENT:
+        return _t(
+            ctx, lang,
+            "Please call {clinic} now on {phone}: this needs to be looked at today. We have "
+            "alerted the clinic's staff too. If you feel very unwell or it gets worse quickly, "
+            "call {emergency}.",
+            clinic=clinic.name, phone=phone, emergency=clinic.emergency_number,
+        )
+    care = [
+        _t(ctx, lang, ADVICE[name])
+        for name, sev in report.symptoms.items()
+        if sev > Severity.NONE and name in ADVICE
+    ]
+    if assessment.level == Level.UNUSUAL:
+        head = _t(
+            ctx, lang,
+            "Thank you for telling us. This is a little outside what we usually expect, so "
+            "{clinic} will be in touch. Meanwhile:",
+            clinic=clinic.name,
+        )
+        tail = _t(
+            ctx, lang,
+            "If it gets worse, call {phone}; in an emergency, call {emergency}.",
+            phone=phone, emergency=clinic.emergency_number,
+        )
+        return "\n".join([head, *(f"• {c}" for c in care), tail])
+    if not care:
+        head = _t(ctx, lang, "Good to hear, thank you! Keep following your aftercare tips.")
+    else:
+        head = _t(ctx, lang, "Thank you. What you describe is expected after this treatment and "
+                  "should settle on its own. What helps:")
+    tail = _t(
+        ctx, lang,
+        "Write to me with /checkin whenever something changes, or if it is not better in a "
+        "day or two. Worried? Call {phone}; in an emergency, call {emergency}.",
+        phone=phone, emergency=clinic.emergency_number,
+    )
+    return "\n".join([head, *(f"• {c}" for c in care), tail])
+
+
+def _lang(patient: Patient | None, ctx: Context) -> str:
+    return patient.language if patient else ctx.clinic.default_language
+
+
+# --- time: reminders and unanswered check-ins ---------------------------------------------------
+async def run_timers(ctx: Context) -> int:
+    """One reminder when a check-in is not answered in time; after as long again, the
+    check-in is closed as unanswered (staff see the list) or, if partly answered, completed."""
+    now = ctx.now()
+    changed = 0
+    async with ctx.db.begin() as db:
+        stmt = select(Checkin).where(
+            Checkin.status == CheckinStatus.OPEN,
+            ((Checkin.remind_at <= now) & Checkin.reminded_at.is_(None)) | (Checkin.expires_at <= now),
+        )
+        for checkin in (await db.execute(stmt)).scalars().all():
+            patient = await db.get(Patient, checkin.patient_id)
+            assert patient is not None
+            changed += 1
+            if checkin.expires_at <= now:
+                await _expire(db, ctx, checkin, patient, now)
+            elif checkin.stage == CheckinStage.OVERALL:
+                _queue_reminder(db, ctx, checkin, patient, now)
+            else:
+                checkin.reminded_at = now  # they are answering: no reminder needed
+    if changed:
+        ctx.wake()
+    return changed
+
+
+def _queue_reminder(
+    db: AsyncSession, ctx: Context, checkin: Checkin, patient: Patient, now: dt.datetime
+) -> None:
+    checkin.reminded_at = now
+    screen = question(ctx, checkin, patient)
+    text = _t(ctx, patient.language, "A gentle reminder: how is your skin doing?")
+    db.add(ScheduledMessage(
+        audience=Audience.PATIENT, session_id=None, patient_id=patient.id,
+        step_key=f"checkin-reminder:{checkin.id}", kind="checkin-reminder", due_at=now,
+        useful_until=checkin.expires_at, status=MessageStatus.PENDING, attempts=0,
+        created_at=now, body=text + "\n\n" + screen.text, buttons=_json_buttons(screen.buttons),
+        checkin_id=checkin.id,
+    ))
+
+
+def _json_buttons(buttons: Buttons | None) -> list[object] | None:
+    return [[[label, data] for label, data in row] for row in buttons] if buttons else None
+
+
+async def _expire(
+    db: AsyncSession, ctx: Context, checkin: Checkin, patient: Patient, now: dt.datetime
+) -> None:
+    if checkin.severities or checkin.flags:
+        # a half-finished answer may still hold something staff must see
+        await _complete(db, ctx, checkin, patient, now, edit_question=False)
+        return
+    checkin.closed_at = now
+    if checkin.step_key is not None:
+        checkin.status = CheckinStatus.UNANSWERED
+        checkin.close_reason = "no answer after a reminder"
+    else:
+        checkin.status = CheckinStatus.CLOSED
+        checkin.close_reason = "left unfinished"
+    queries.add_audit(db, now, "system", f"checkin.{checkin.status}", f"checkin:{checkin.id}")
+
+
+async def next_timer_at(ctx: Context) -> dt.datetime | None:
+    async with ctx.db() as db:
+        reminders = select(Checkin.remind_at).where(
+            Checkin.status == CheckinStatus.OPEN, Checkin.reminded_at.is_(None),
+            Checkin.remind_at.is_not(None),
+        ).order_by(Checkin.remind_at).limit(1)
+        expiries = select(Checkin.expires_at).where(
+            Checkin.status == CheckinStatus.OPEN
+        ).order_by(Checkin.expires_at).limit(1)
+        found = [
+            (await db.execute(reminders)).scalar_one_or_none(),
+            (await db.execute(expiries)).scalar_one_or_none(),
+        ]
+    times = [t for t in found if t is not None]
+    return min(times) if times else None
+
+
+async def unanswered(ctx: Context) -> list[tuple[Checkin, Patient]]:
+    async with ctx.db() as db:
+        stmt = (
+            select(Checkin, Patient)
+            .join(Patient, Patient.id == Checkin.patient_id)
+            .where(Checkin.status == CheckinStatus.UNANSWERED)
+            .order_by(Checkin.closed_at.desc())
+        )
+        return [(c, p) for c, p in (await db.execute(stmt)).all()]

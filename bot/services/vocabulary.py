@@ -1,0 +1,95 @@
+"""The words of check-ins and alerts: symptom, severity and red-flag names, self-care advice,
+and reasons rendered in a reader's language."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from bot.domain.triage import Severity
+from bot.i18n import N_, I18n
+
+SYMPTOM_LABELS = {
+    "redness": N_("Redness"),
+    "swelling": N_("Swelling"),
+    "bruising": N_("Bruising"),
+    "itching": N_("Itching"),
+    "burning": N_("Burning"),
+    "pain": N_("Pain or tenderness"),
+    "bumps": N_("Small bumps"),
+    "darkening": N_("Darker skin"),
+    "other": N_("Something else"),
+}
+SEVERITY_LABELS = {
+    Severity.NONE: N_("None"),
+    Severity.MILD: N_("Mild"),
+    Severity.MODERATE: N_("Moderate"),
+    Severity.SEVERE: N_("Severe"),
+    Severity.VERY_SEVERE: N_("Very severe"),
+}
+# Short button labels; the question lists each in full.
+FLAG_LABELS = {
+    "breathing": N_("Breathing or swallowing"),
+    "allergy": N_("Hives or feeling faint"),
+    "vision": N_("Change in vision"),
+    "fever": N_("Fever or chills"),
+    "pus": N_("Pus or discharge"),
+    "spreading": N_("Getting worse or spreading"),
+    "skin_colour": N_("Pale, dark or blistered skin"),
+}
+FLAG_DESCRIPTIONS = {
+    "breathing": N_("trouble breathing or swallowing, or swelling of the lips, tongue or throat"),
+    "allergy": N_("hives (an itchy rash) over the body, or feeling faint"),
+    "vision": N_("any change in your vision"),
+    "fever": N_("fever or chills"),
+    "pus": N_("pus or discharge from the treated area"),
+    "spreading": N_("redness, warmth or pain that keeps increasing, or red streaks spreading"),
+    "skin_colour": N_("skin that looks pale, grey or dark, blisters, or open sores"),
+}
+# Self-care for what is expected; the clinic's protocol owns the timing, this the words.
+ADVICE = {
+    "redness": N_("Redness: a cool (not icy) compress and a gentle moisturiser help; keep out "
+                  "of the sun."),
+    "swelling": N_("Swelling: a cold compress wrapped in a cloth, 10 minutes at a time, helps; "
+                   "avoid heat and hard exercise."),
+    "bruising": N_("Bruising: a cold compress on the first day helps; avoid aspirin-type "
+                   "painkillers, which make bruising worse. It fades over a week or two."),
+    "itching": N_("Itching: try not to scratch; a cool compress and a fragrance-free moisturiser "
+                  "soothe it."),
+    "burning": N_("Burning: a cool compress soothes it; keep to gentle skincare for now."),
+    "pain": N_("Tenderness: it usually eases within a day or two; ask the clinic before taking "
+               "painkillers, as aspirin-type ones increase bruising."),
+    "bumps": N_("Small bumps: they usually settle within a day; don't squeeze or rub them."),
+}
+
+LEVEL_LABELS = {
+    "expected": N_("expected"),
+    "unusual": N_("unusual"),
+    "urgent": N_("URGENT"),
+    "emergency": N_("EMERGENCY"),
+}
+LEVEL_ICONS = {"expected": "🟢", "unusual": "🟡", "urgent": "🔴", "emergency": "🚨"}
+
+
+def symptom_name(i18n: I18n, lang: str, name: str) -> str:
+    return i18n.t(lang, SYMPTOM_LABELS.get(name, name)).lower()
+
+
+def severity_name(i18n: I18n, lang: str, value: int | str) -> str:
+    level = Severity.parse(value) if isinstance(value, str) else Severity(value)
+    return i18n.t(lang, SEVERITY_LABELS[level]).lower()
+
+
+def reason_text(i18n: I18n, lang: str, reason: Mapping[str, Any]) -> str:
+    """A triage reason, stored as data, in the reader's language."""
+    params = {str(k): str(v) for k, v in dict(reason.get("params") or {}).items()}
+    if reason.get("symptom"):
+        params["symptom"] = symptom_name(i18n, lang, str(reason["symptom"]))
+    for key in ("severity", "previous"):
+        if key in params:
+            params[key] = severity_name(i18n, lang, params[key])
+    template = i18n.t(lang, str(reason["message"]))
+    try:
+        return template.format(**params)
+    except (KeyError, IndexError):
+        return template
