@@ -19,9 +19,9 @@ from bot.config import Settings, load_settings
 from bot.db.migrate import upgrade
 from bot.db.models import ScheduledMessage
 from bot.domain.protocol import ProtocolError, format_duration
-from bot.errors import AftercareError, BadInput, ConfigError
 from bot.domain.triage import FLAGS, SYMPTOMS, Severity, assess
 from bot.domain.triage import Report as TriageReport
+from bot.errors import AftercareError, BadInput, ConfigError
 from bot.services import checkins, escalations, patients, sessions, staff
 from bot.services.context import Context
 from bot.services.protocols import load_protocol_file, load_protocols
@@ -479,8 +479,10 @@ def escalations_command(obj: dict[str, Any], as_json: bool) -> None:
                 "status": str(item.escalation.status),
                 "opened_at": _iso(item.escalation.opened_at),
                 "reminders": item.escalation.rounds,
-                "reasons": [reason_text(ctx.i18n, ctx.clinic.default_language, r)
-                            for r in item.report.reasons],
+                "reasons": [
+                    reason_text(ctx.i18n, ctx.clinic.default_language, r)
+                    for r in item.report.reasons
+                ],
             }
             for item in await escalations.list_open(ctx)
         ]

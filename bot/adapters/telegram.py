@@ -52,12 +52,19 @@ class TelegramSender:
         try:
             if photo is not None:
                 message = await self.bot.send_photo(
-                    chat_id, photo, caption=text[:CAPTION_LIMIT] or None, reply_markup=markup,
-                    reply_parameters=reply, rate_limit_args={"retry": False},
+                    chat_id,
+                    photo,
+                    caption=text[:CAPTION_LIMIT] or None,
+                    reply_markup=markup,
+                    reply_parameters=reply,
+                    rate_limit_args={"retry": False},
                 )
             else:
                 message = await self.bot.send_message(
-                    chat_id, text, reply_markup=markup, reply_parameters=reply,
+                    chat_id,
+                    text,
+                    reply_markup=markup,
+                    reply_parameters=reply,
                     rate_limit_args={"retry": False},
                 )
         except RetryAfter as err:

@@ -45,7 +45,7 @@ class Severity(enum.IntEnum):
 
     @property
     def name_key(self) -> str:
-        """The name in files, params and callback data: `none` … `very_severe`."""
+        """The name in protocol files and reason params: `none` … `very_severe`."""
         return self.name.lower()
 
     @classmethod
@@ -198,7 +198,7 @@ class Reason:
     message: str
     symptom: str | None = None
     flag: str | None = None
-    params: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    params: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
@@ -235,7 +235,7 @@ def assess(
     ]
     for symptom in SYMPTOMS:
         reasons += _symptom_reasons(symptom, report, previous, hours_since, rules)
-    # sorted() is stable: within a level, flags come first, then symptoms in SYMPTOMS order
+    # the sort is stable: within a level, flags come first, then symptoms in SYMPTOMS order
     reasons.sort(key=lambda reason: reason.level, reverse=True)
     level = reasons[0].level if reasons else Level.EXPECTED
     return Assessment(level, tuple(reasons))

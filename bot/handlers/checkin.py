@@ -69,21 +69,28 @@ async def patient_wrote(update: Update, context: AppContext) -> None:
         return
     text, photo = _words(update)
     if update.edited_message is not None:
-        await reply(update, ctx.i18n.t(
-            patient.language,
-            "I can't take changes to earlier messages into account. Please send it as a new "
-            "message.",
-        ))
+        await reply(
+            update,
+            ctx.i18n.t(
+                patient.language,
+                "I can't take changes to earlier messages into account. Please send it as a new "
+                "message.",
+            ),
+        )
         return
     step = await checkins.write(ctx, user_id(update), text, photo)
     if step is not None and step.answered:
         await show(update, ctx, step)
         return
     if await escalations.patient_wrote(ctx, user_id(update), text, photo):
-        await reply(update, ctx.i18n.t(
-            patient.language, "Thank you, I have passed this on to {clinic}.",
-            clinic=ctx.clinic.name,
-        ))
+        await reply(
+            update,
+            ctx.i18n.t(
+                patient.language,
+                "Thank you, I have passed this on to {clinic}.",
+                clinic=ctx.clinic.name,
+            ),
+        )
         return
     if step is not None:
         await show(update, ctx, step)

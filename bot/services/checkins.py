@@ -27,6 +27,7 @@ from bot.domain.triage import FLAGS, SYMPTOMS, Assessment, Level, Severity
 from bot.i18n import N_
 from bot.services import escalations
 from bot.services.context import Context
+from bot.services.ports import Buttons
 from bot.services.vocabulary import (
     ADVICE,
     FLAG_DESCRIPTIONS,
@@ -34,11 +35,11 @@ from bot.services.vocabulary import (
     SEVERITY_LABELS,
     SYMPTOM_LABELS,
 )
-from bot.services.ports import Buttons
 
 # A check-in the patient starts themselves stays open this long without an answer.
 PATIENT_CHECKIN_TTL = dt.timedelta(hours=12)
 DEFAULT_RESPOND_WITHIN = dt.timedelta(hours=12)
+
 
 @dataclass(frozen=True)
 class Screen:
@@ -72,16 +73,20 @@ def question(ctx: Context, checkin: Checkin, patient: Patient) -> Screen:
         text = _overall_text(ctx, checkin, patient)
         return Screen(
             text,
-            [[
-                (_t(ctx, lang, "All good"), sign("co.g", ref)),
-                (_t(ctx, lang, "I have symptoms"), sign("co.s", ref)),
-            ]],
+            [
+                [
+                    (_t(ctx, lang, "All good"), sign("co.g", ref)),
+                    (_t(ctx, lang, "I have symptoms"), sign("co.s", ref)),
+                ]
+            ],
         )
     if stage == CheckinStage.SYMPTOMS:
         chosen = set(checkin.symptoms)
         labels = [
-            (("✓ " if name in chosen else "") + _t(ctx, lang, SYMPTOM_LABELS[name]),
-             sign(f"cs.{i}", ref))
+            (
+                ("✓ " if name in chosen else "") + _t(ctx, lang, SYMPTOM_LABELS[name]),
+                sign(f"cs.{i}", ref),
+            )
             for i, name in enumerate(SYMPTOMS)
         ]
         rows = [labels[i : i + 2] for i in range(0, len(labels), 2)]
@@ -91,10 +96,14 @@ def question(ctx: Context, checkin: Checkin, patient: Patient) -> Screen:
     if stage == CheckinStage.SEVERITY:
         symptom = _current_symptom(checkin)
         assert symptom is not None
-        buttons = [(_t(ctx, lang, label), sign(f"cv.{int(level)}", ref))
-                   for level, label in SEVERITY_LABELS.items()]
+        buttons = [
+            (_t(ctx, lang, label), sign(f"cv.{int(level)}", ref))
+            for level, label in SEVERITY_LABELS.items()
+        ]
         text = _t(
-            ctx, lang, "How strong is it now: {symptom}?",
+            ctx,
+            lang,
+            "How strong is it now: {symptom}?",
             symptom=_t(ctx, lang, SYMPTOM_LABELS[symptom]).lower(),
         )
         return Screen(text, [buttons[:3], buttons[3:]])
@@ -103,20 +112,25 @@ def question(ctx: Context, checkin: Checkin, patient: Patient) -> Screen:
         lines = [_t(ctx, lang, "Do you have any of these right now?")]
         lines += [f"• {_t(ctx, lang, FLAG_DESCRIPTIONS[name])}" for name in FLAGS]
         labels = [
-            (("✓ " if name in chosen else "") + _t(ctx, lang, FLAG_LABELS[name]),
-             sign(f"cf.{i}", ref))
+            (
+                ("✓ " if name in chosen else "") + _t(ctx, lang, FLAG_LABELS[name]),
+                sign(f"cf.{i}", ref),
+            )
             for i, name in enumerate(FLAGS)
         ]
         rows = [[label] for label in labels]
-        rows.append([
-            (_t(ctx, lang, "None of these"), sign("cf.n", ref)),
-            (_t(ctx, lang, "Done"), sign("cf.d", ref)),
-        ])
+        rows.append(
+            [
+                (_t(ctx, lang, "None of these"), sign("cf.n", ref)),
+                (_t(ctx, lang, "Done"), sign("cf.d", ref)),
+            ]
+        )
         lines.append(_t(ctx, lang, "Tap all that apply, then Done."))
         return Screen("\n".join(lines), rows)
     if stage == CheckinStage.NOTE:
         text = _t(
-            ctx, lang,
+            ctx,
+            lang,
             "Would you like to add a photo or a few words? Send them now, or tap Skip.",
         )
         return Screen(text, [[(_t(ctx, lang, "Skip"), sign("cn.s", ref))]])
@@ -129,7 +143,8 @@ def _overall_text(ctx: Context, checkin: Checkin, patient: Patient) -> str:
         if step_text:
             return _t(ctx, patient.language, step_text)
     return _t(
-        ctx, patient.language,
+        ctx,
+        patient.language,
         "Let's check on your skin. Since your treatment, how is the treated area?",
     )
 
@@ -159,8 +174,15 @@ async def open_for_step(
             step = next((s for s in protocol.steps if s.key == row.step_key), None)
             if step is not None and step.respond_within is not None:
                 respond_within = step.respond_within
-    checkin = await _open(db, patient, now, session_id=row.session_id, step_key=row.step_key,
-                          remind_at=now + respond_within, expires_at=now + 2 * respond_within)
+    checkin = await _open(
+        db,
+        patient,
+        now,
+        session_id=row.session_id,
+        step_key=row.step_key,
+        remind_at=now + respond_within,
+        expires_at=now + 2 * respond_within,
+    )
     row.checkin_id = checkin.id
     return question(ctx, checkin, patient)
 
@@ -183,9 +205,17 @@ async def _open(
         previous.close_reason = "replaced by a newer check-in"
         await db.flush()
     checkin = Checkin(
-        patient_id=patient.id, session_id=session_id, step_key=step_key,
-        status=CheckinStatus.OPEN, stage=CheckinStage.OVERALL, symptoms=[], severities={},
-        flags=[], opened_at=now, remind_at=remind_at, expires_at=expires_at,
+        patient_id=patient.id,
+        session_id=session_id,
+        step_key=step_key,
+        status=CheckinStatus.OPEN,
+        stage=CheckinStage.OVERALL,
+        symptoms=[],
+        severities={},
+        flags=[],
+        opened_at=now,
+        remind_at=remind_at,
+        expires_at=expires_at,
     )
     db.add(checkin)
     await db.flush()
@@ -212,8 +242,13 @@ async def start(
             return None
         latest = await _latest_session(db, patient.id, now)
         checkin = await _open(
-            db, patient, now, session_id=latest.id if latest else None, step_key=None,
-            remind_at=None, expires_at=now + PATIENT_CHECKIN_TTL,
+            db,
+            patient,
+            now,
+            session_id=latest.id if latest else None,
+            step_key=None,
+            remind_at=None,
+            expires_at=now + PATIENT_CHECKIN_TTL,
         )
         checkin.note, checkin.photo_file_id = _joined(None, note), photo
         return Step(send=[question(ctx, checkin, patient)], checkin_id=checkin.id)
@@ -252,10 +287,21 @@ async def press(ctx: Context, telegram_user_id: int, action: str, checkin_id: in
         if checkin.status != CheckinStatus.OPEN:
             return Step(
                 notice=_t(ctx, lang, "This check-in is closed."),
-                send=[Screen(
-                    _t(ctx, lang, "This check-in is closed. Would you like to start a new one?"),
-                    [[(_t(ctx, lang, "Start a new check-in"), ctx.signer.sign("cx", checkin.id))]],
-                )],
+                send=[
+                    Screen(
+                        _t(
+                            ctx, lang, "This check-in is closed. Would you like to start a new one?"
+                        ),
+                        [
+                            [
+                                (
+                                    _t(ctx, lang, "Start a new check-in"),
+                                    ctx.signer.sign("cx", checkin.id),
+                                )
+                            ]
+                        ],
+                    )
+                ],
             )
         prefix, _, value = action.partition(".")
         if _STAGE_OF.get(prefix) != checkin.stage:
@@ -310,8 +356,13 @@ def _apply(checkin: Checkin, prefix: str, value: str) -> str | None:
 async def _restart(db: AsyncSession, ctx: Context, patient: Patient, now: dt.datetime) -> Step:
     latest = await _latest_session(db, patient.id, now)
     checkin = await _open(
-        db, patient, now, session_id=latest.id if latest else None, step_key=None,
-        remind_at=None, expires_at=now + PATIENT_CHECKIN_TTL,
+        db,
+        patient,
+        now,
+        session_id=latest.id if latest else None,
+        step_key=None,
+        remind_at=None,
+        expires_at=now + PATIENT_CHECKIN_TTL,
     )
     return Step(send=[question(ctx, checkin, patient)], checkin_id=checkin.id)
 
@@ -382,20 +433,31 @@ async def _complete(
     hours = (now - session.starts_at).total_seconds() / 3600 if session else 0.0
     assessment = triage.assess(current, previous, max(hours, 0.0), rules)
     report = Report(
-        checkin_id=checkin.id, patient_id=patient.id, session_id=session.id if session else None,
-        symptoms={k: int(v) for k, v in current.symptoms.items()}, flags=sorted(current.flags),
-        note=checkin.note, photo_file_id=checkin.photo_file_id,
+        checkin_id=checkin.id,
+        patient_id=patient.id,
+        session_id=session.id if session else None,
+        symptoms={k: int(v) for k, v in current.symptoms.items()},
+        flags=sorted(current.flags),
+        note=checkin.note,
+        photo_file_id=checkin.photo_file_id,
         hours_since=round(hours, 1) if session else None,
-        level=assessment.level.name.lower(), reasons=[_reason_json(r) for r in assessment.reasons],
+        level=assessment.level.name.lower(),
+        reasons=[_reason_json(r) for r in assessment.reasons],
         created_at=now,
     )
     db.add(report)
     await db.flush()
     checkin.status, checkin.stage, checkin.closed_at = (
-        CheckinStatus.COMPLETE, CheckinStage.DONE, now,
+        CheckinStatus.COMPLETE,
+        CheckinStage.DONE,
+        now,
     )
     queries.add_audit(
-        db, now, f"patient:{patient.id}", "checkin.complete", f"checkin:{checkin.id}",
+        db,
+        now,
+        f"patient:{patient.id}",
+        "checkin.complete",
+        f"checkin:{checkin.id}",
         level=report.level,
     )
     if assessment.level >= Level.UNUSUAL:
@@ -419,15 +481,21 @@ def _rules(ctx: Context, session: TreatmentSession | None) -> triage.TriageRules
 
 def _reason_json(reason: triage.Reason) -> dict[str, object]:
     return {
-        "code": reason.code, "level": reason.level.name.lower(), "message": reason.message,
-        "symptom": reason.symptom, "flag": reason.flag, "params": dict(reason.params),
+        "code": reason.code,
+        "level": reason.level.name.lower(),
+        "message": reason.message,
+        "symptom": reason.symptom,
+        "flag": reason.flag,
+        "params": dict(reason.params),
     }
 
 
 async def _previous_report(db: AsyncSession, patient_id: int) -> Report | None:
     stmt = (
-        select(Report).where(Report.patient_id == patient_id)
-        .order_by(Report.created_at.desc(), Report.id.desc()).limit(1)
+        select(Report)
+        .where(Report.patient_id == patient_id)
+        .order_by(Report.created_at.desc(), Report.id.desc())
+        .limit(1)
     )
     return (await db.execute(stmt)).scalar_one_or_none()
 
@@ -465,19 +533,24 @@ def advice(ctx: Context, lang: str, assessment: Assessment, report: triage.Repor
     phone = clinic.phone or clinic.name
     if assessment.level == Level.EMERGENCY:
         return _t(
-            ctx, lang,
+            ctx,
+            lang,
             "Please call {emergency} now: what you describe can be a serious reaction that "
             "needs help at once. Do this first, before anything else. We have also alerted "
             "{clinic}.",
-            emergency=clinic.emergency_number, clinic=clinic.name,
+            emergency=clinic.emergency_number,
+            clinic=clinic.name,
         )
     if assessment.level == Level.URGENT:
         return _t(
-            ctx, lang,
+            ctx,
+            lang,
             "Please call {clinic} now on {phone}: this needs to be looked at today. We have "
             "alerted the clinic's staff too. If you feel very unwell or it gets worse quickly, "
             "call {emergency}.",
-            clinic=clinic.name, phone=phone, emergency=clinic.emergency_number,
+            clinic=clinic.name,
+            phone=phone,
+            emergency=clinic.emergency_number,
         )
     care = [
         _t(ctx, lang, ADVICE[name])
@@ -486,27 +559,36 @@ def advice(ctx: Context, lang: str, assessment: Assessment, report: triage.Repor
     ]
     if assessment.level == Level.UNUSUAL:
         head = _t(
-            ctx, lang,
+            ctx,
+            lang,
             "Thank you for telling us. This is a little outside what we usually expect, so "
             "{clinic} will be in touch. Meanwhile:",
             clinic=clinic.name,
         )
         tail = _t(
-            ctx, lang,
+            ctx,
+            lang,
             "If it gets worse, call {phone}; in an emergency, call {emergency}.",
-            phone=phone, emergency=clinic.emergency_number,
+            phone=phone,
+            emergency=clinic.emergency_number,
         )
         return "\n".join([head, *(f"• {c}" for c in care), tail])
     if not care:
         head = _t(ctx, lang, "Good to hear, thank you! Keep following your aftercare tips.")
     else:
-        head = _t(ctx, lang, "Thank you. What you describe is expected after this treatment and "
-                  "should settle on its own. What helps:")
+        head = _t(
+            ctx,
+            lang,
+            "Thank you. What you describe is expected after this treatment and "
+            "should settle on its own. What helps:",
+        )
     tail = _t(
-        ctx, lang,
+        ctx,
+        lang,
         "Write to me with /checkin whenever something changes, or if it is not better in a "
         "day or two. Worried? Call {phone}; in an emergency, call {emergency}.",
-        phone=phone, emergency=clinic.emergency_number,
+        phone=phone,
+        emergency=clinic.emergency_number,
     )
     return "\n".join([head, *(f"• {c}" for c in care), tail])
 
@@ -524,7 +606,8 @@ async def run_timers(ctx: Context) -> int:
     async with ctx.db.begin() as db:
         stmt = select(Checkin).where(
             Checkin.status == CheckinStatus.OPEN,
-            ((Checkin.remind_at <= now) & Checkin.reminded_at.is_(None)) | (Checkin.expires_at <= now),
+            ((Checkin.remind_at <= now) & Checkin.reminded_at.is_(None))
+            | (Checkin.expires_at <= now),
         )
         for checkin in (await db.execute(stmt)).scalars().all():
             patient = await db.get(Patient, checkin.patient_id)
@@ -547,13 +630,23 @@ def _queue_reminder(
     checkin.reminded_at = now
     screen = question(ctx, checkin, patient)
     text = _t(ctx, patient.language, "A gentle reminder: how is your skin doing?")
-    db.add(ScheduledMessage(
-        audience=Audience.PATIENT, session_id=None, patient_id=patient.id,
-        step_key=f"checkin-reminder:{checkin.id}", kind="checkin-reminder", due_at=now,
-        useful_until=checkin.expires_at, status=MessageStatus.PENDING, attempts=0,
-        created_at=now, body=text + "\n\n" + screen.text, buttons=_json_buttons(screen.buttons),
-        checkin_id=checkin.id,
-    ))
+    db.add(
+        ScheduledMessage(
+            audience=Audience.PATIENT,
+            session_id=None,
+            patient_id=patient.id,
+            step_key=f"checkin-reminder:{checkin.id}",
+            kind="checkin-reminder",
+            due_at=now,
+            useful_until=checkin.expires_at,
+            status=MessageStatus.PENDING,
+            attempts=0,
+            created_at=now,
+            body=text + "\n\n" + screen.text,
+            buttons=_json_buttons(screen.buttons),
+            checkin_id=checkin.id,
+        )
+    )
 
 
 def _json_buttons(buttons: Buttons | None) -> list[object] | None:
@@ -579,13 +672,22 @@ async def _expire(
 
 async def next_timer_at(ctx: Context) -> dt.datetime | None:
     async with ctx.db() as db:
-        reminders = select(Checkin.remind_at).where(
-            Checkin.status == CheckinStatus.OPEN, Checkin.reminded_at.is_(None),
-            Checkin.remind_at.is_not(None),
-        ).order_by(Checkin.remind_at).limit(1)
-        expiries = select(Checkin.expires_at).where(
-            Checkin.status == CheckinStatus.OPEN
-        ).order_by(Checkin.expires_at).limit(1)
+        reminders = (
+            select(Checkin.remind_at)
+            .where(
+                Checkin.status == CheckinStatus.OPEN,
+                Checkin.reminded_at.is_(None),
+                Checkin.remind_at.is_not(None),
+            )
+            .order_by(Checkin.remind_at)
+            .limit(1)
+        )
+        expiries = (
+            select(Checkin.expires_at)
+            .where(Checkin.status == CheckinStatus.OPEN)
+            .order_by(Checkin.expires_at)
+            .limit(1)
+        )
         found = [
             (await db.execute(reminders)).scalar_one_or_none(),
             (await db.execute(expiries)).scalar_one_or_none(),

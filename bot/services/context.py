@@ -16,7 +16,6 @@ from bot.errors import BadInput
 from bot.i18n import I18n
 from bot.services.callbacks import CallbackSigner
 
-
 ACK_TIMEOUTS = {
     "emergency": dt.timedelta(minutes=5),
     "urgent": dt.timedelta(minutes=15),

@@ -184,8 +184,15 @@ class Dispatcher:
                 row.due_at = allowed
                 tally.deferred += 1
             return None
-        work = _Work(row.id, patient.telegram_user_id, "", row.audience, patient.id,
-                     buttons=_buttons(row.buttons), checkin_id=row.checkin_id)
+        work = _Work(
+            row.id,
+            patient.telegram_user_id,
+            "",
+            row.audience,
+            patient.id,
+            buttons=_buttons(row.buttons),
+            checkin_id=row.checkin_id,
+        )
         if row.kind == str(StepKind.CHECKIN):
             return await self._prepare_checkin(db, row, patient, now, work)
         if row.kind == "checkin-reminder" and not await _checkin_waiting(db, row.checkin_id):
@@ -201,7 +208,11 @@ class Dispatcher:
         return dataclasses.replace(work, text=text)
 
     async def _prepare_checkin(
-        self, db: AsyncSession, row: ScheduledMessage, patient: Patient, now: dt.datetime,
+        self,
+        db: AsyncSession,
+        row: ScheduledMessage,
+        patient: Patient,
+        now: dt.datetime,
         work: _Work,
     ) -> _Work:
         existing = await db.get(Checkin, row.checkin_id) if row.checkin_id else None
@@ -225,16 +236,24 @@ class Dispatcher:
         reply_to = row.reply_to_message_id
         if row.escalation_id is not None:
             escalation = await db.get(Escalation, row.escalation_id)
-            if escalation is not None and row.kind in CHASER_KINDS and (
-                escalation.status != EscalationStatus.OPEN
+            if (
+                escalation is not None
+                and row.kind in CHASER_KINDS
+                and (escalation.status != EscalationStatus.OPEN)
             ):
                 row.status, row.last_error = MessageStatus.CANCELLED, "acknowledged"
                 return None
             if reply_to is None and row.chat_id == self.ctx.clinic.staff_chat_id:
                 reply_to = await _first_alert_message(db, row.escalation_id, row.id)
         return _Work(
-            row.id, row.chat_id, row.body or "", row.audience, row.patient_id,
-            buttons=_buttons(row.buttons), photo=row.photo_file_id, reply_to=reply_to,
+            row.id,
+            row.chat_id,
+            row.body or "",
+            row.audience,
+            row.patient_id,
+            buttons=_buttons(row.buttons),
+            photo=row.photo_file_id,
+            reply_to=reply_to,
         )
 
     def _render(
@@ -256,7 +275,10 @@ class Dispatcher:
         assert work.chat_id is not None
         try:
             message_id = await self.sender.send(
-                work.chat_id, work.text, buttons=work.buttons, photo=work.photo,
+                work.chat_id,
+                work.text,
+                buttons=work.buttons,
+                photo=work.photo,
                 reply_to=work.reply_to,
             )
         except DeliveryError as err:

@@ -86,23 +86,35 @@ async def raise_for(
 ) -> Escalation:
     """Opens an escalation for an unusual report, or updates the patient's unresolved one
     (raising its level if this report is worse) instead of a second alert."""
-    existing = (await db.execute(
-        select(Escalation).where(
-            Escalation.patient_id == patient.id, Escalation.status != EscalationStatus.RESOLVED
+    existing = (
+        await db.execute(
+            select(Escalation).where(
+                Escalation.patient_id == patient.id, Escalation.status != EscalationStatus.RESOLVED
+            )
         )
-    )).scalar_one_or_none()
+    ).scalar_one_or_none()
     level = _level(report.level)
     if existing is None:
         escalation = Escalation(
-            patient_id=patient.id, report_id=report.id, level=report.level,
-            status=EscalationStatus.OPEN, opened_at=now, updated_at=now, rounds=0,
+            patient_id=patient.id,
+            report_id=report.id,
+            level=report.level,
+            status=EscalationStatus.OPEN,
+            opened_at=now,
+            updated_at=now,
+            rounds=0,
             next_reminder_at=now + ctx.clinic.ack_timeout(report.level),
         )
         db.add(escalation)
         await db.flush()
         head = None
         queries.add_audit(
-            db, now, "system", "escalation.open", f"escalation:{escalation.id}", level=report.level,
+            db,
+            now,
+            "system",
+            "escalation.open",
+            f"escalation:{escalation.id}",
+            level=report.level,
         )
     else:
         escalation = existing
@@ -116,7 +128,11 @@ async def raise_for(
             escalation.next_reminder_at = now + ctx.clinic.ack_timeout(report.level)
             head = _t(ctx, "Alert #{id} is now more serious.", id=escalation.id)
         queries.add_audit(
-            db, now, "system", "escalation.update", f"escalation:{escalation.id}",
+            db,
+            now,
+            "system",
+            "escalation.update",
+            f"escalation:{escalation.id}",
             level=escalation.level,
         )
     text = alert_text(ctx, escalation, patient, session, report, previous, now)
@@ -124,8 +140,13 @@ async def raise_for(
         text = head + "\n" + text
     _queue(db, ctx, escalation, "alert", text, now, buttons=alert_buttons(ctx, escalation))
     if report.photo_file_id:
-        caption = _t(ctx, "Photo from {name} ({ref}), alert #{id}", name=patient.name,
-                     ref=patient_ref(patient), id=escalation.id)
+        caption = _t(
+            ctx,
+            "Photo from {name} ({ref}), alert #{id}",
+            name=patient.name,
+            ref=patient_ref(patient),
+            id=escalation.id,
+        )
         _queue(db, ctx, escalation, "alert-photo", caption, now, photo=report.photo_file_id)
     return escalation
 
@@ -156,11 +177,16 @@ def alert_text(
     ]
     if session is not None:
         hours = int((now - session.starts_at).total_seconds() // 3600)
-        lines.append(_t(
-            ctx, "Session: {treatment}, {area}, {date}, {hours} h ago",
-            treatment=session.treatment, area=session.area,
-            date=i18n.when(lang, session.starts_at, ctx.clinic.timezone), hours=hours,
-        ))
+        lines.append(
+            _t(
+                ctx,
+                "Session: {treatment}, {area}, {date}, {hours} h ago",
+                treatment=session.treatment,
+                area=session.area,
+                date=i18n.when(lang, session.starts_at, ctx.clinic.timezone),
+                hours=hours,
+            )
+        )
     before = previous.symptoms if previous is not None else {}
     symptoms = []
     for name, value in report.symptoms.items():
@@ -168,7 +194,9 @@ def alert_text(
         if previous is None:
             trend = ""
         elif name in before:
-            trend = " " + _t(ctx, "(was {severity})", severity=severity_name(i18n, lang, before[name]))
+            trend = " " + _t(
+                ctx, "(was {severity})", severity=severity_name(i18n, lang, before[name])
+            )
         else:
             trend = " " + _t(ctx, "(new)")
         symptoms.append(f"{symptom_name(i18n, lang, name)}: {now_name}{trend}")
@@ -199,15 +227,27 @@ def _queue(
     buttons: Buttons | None = None,
     photo: str | None = None,
 ) -> None:
-    db.add(ScheduledMessage(
-        audience=Audience.STAFF, session_id=None, patient_id=escalation.patient_id,
-        chat_id=chat_id if chat_id is not None else ctx.clinic.staff_chat_id,
-        body=text, step_key=f"{kind}:{escalation.id}", kind=kind, due_at=now,
-        useful_until=now + NOTICE_USEFUL_FOR, status=MessageStatus.PENDING, attempts=0,
-        created_at=now, escalation_id=escalation.id,
-        buttons=[[[label, data] for label, data in row] for row in buttons] if buttons else None,
-        photo_file_id=photo,
-    ))
+    db.add(
+        ScheduledMessage(
+            audience=Audience.STAFF,
+            session_id=None,
+            patient_id=escalation.patient_id,
+            chat_id=chat_id if chat_id is not None else ctx.clinic.staff_chat_id,
+            body=text,
+            step_key=f"{kind}:{escalation.id}",
+            kind=kind,
+            due_at=now,
+            useful_until=now + NOTICE_USEFUL_FOR,
+            status=MessageStatus.PENDING,
+            attempts=0,
+            created_at=now,
+            escalation_id=escalation.id,
+            buttons=[[[label, data] for label, data in row] for row in buttons]
+            if buttons
+            else None,
+            photo_file_id=photo,
+        )
+    )
 
 
 # --- staff actions -----------------------------------------------------------------------------
@@ -218,18 +258,32 @@ async def _authorised(
     member = await queries.staff_by_telegram(db, telegram_user_id)
     if member is None:
         queries.add_audit(
-            db, now, f"telegram:{telegram_user_id}", f"escalation.{action}.refused",
-            f"escalation:{escalation_id}", reason="not staff",
+            db,
+            now,
+            f"telegram:{telegram_user_id}",
+            f"escalation.{action}.refused",
+            f"escalation:{escalation_id}",
+            reason="not staff",
         )
-        return None, None, StaffAction(_t(ctx, "Not authorised: only registered staff can do "
-                                           "this."), Refusal.NOT_STAFF)
+        return (
+            None,
+            None,
+            StaffAction(
+                _t(ctx, "Not authorised: only registered staff can do this."), Refusal.NOT_STAFF
+            ),
+        )
     escalation = await db.get(Escalation, escalation_id)
     if escalation is None:
         return member, None, StaffAction(_t(ctx, "This alert no longer exists."), Refusal.UNKNOWN)
     if escalation.status == EscalationStatus.RESOLVED:
-        return member, escalation, StaffAction(
-            _t(ctx, "Alert #{id} is already resolved.", id=escalation.id), Refusal.RESOLVED,
-            escalation_id=escalation.id,
+        return (
+            member,
+            escalation,
+            StaffAction(
+                _t(ctx, "Alert #{id} is already resolved.", id=escalation.id),
+                Refusal.RESOLVED,
+                escalation_id=escalation.id,
+            ),
         )
     return member, escalation, None
 
@@ -246,17 +300,20 @@ async def acknowledge(ctx: Context, telegram_user_id: int, escalation_id: int) -
         if escalation.status == EscalationStatus.ACKNOWLEDGED:
             return StaffAction(
                 _t(ctx, "Alert #{id} is already acknowledged.", id=escalation.id),
-                buttons=alert_buttons(ctx, escalation), escalation_id=escalation.id,
+                buttons=alert_buttons(ctx, escalation),
+                escalation_id=escalation.id,
             )
         escalation.status = EscalationStatus.ACKNOWLEDGED
         escalation.acknowledged_at, escalation.acknowledged_by = now, member.id
         escalation.next_reminder_at = None
         await _cancel_chasers(db, escalation.id)
-        queries.add_audit(db, now, f"staff:{member.id}", "escalation.acknowledge",
-                          f"escalation:{escalation.id}")
+        queries.add_audit(
+            db, now, f"staff:{member.id}", "escalation.acknowledge", f"escalation:{escalation.id}"
+        )
         return StaffAction(
             _t(ctx, "Alert #{id} acknowledged by {name}.", id=escalation.id, name=member.name),
-            buttons=alert_buttons(ctx, escalation), escalation_id=escalation.id,
+            buttons=alert_buttons(ctx, escalation),
+            escalation_id=escalation.id,
         )
 
 
@@ -282,10 +339,13 @@ async def ask_outcome(ctx: Context, telegram_user_id: int, escalation_id: int) -
         if refusal is not None:
             return refusal
         assert escalation is not None
-        buttons = [[(_t(ctx, label), ctx.signer.sign(f"eo.{code}", escalation.id))]
-                   for code, label in OUTCOMES.items()]
+        buttons = [
+            [(_t(ctx, label), ctx.signer.sign(f"eo.{code}", escalation.id))]
+            for code, label in OUTCOMES.items()
+        ]
         return StaffAction(
-            _t(ctx, "How was alert #{id} resolved?", id=escalation.id), buttons=buttons,
+            _t(ctx, "How was alert #{id} resolved?", id=escalation.id),
+            buttons=buttons,
             escalation_id=escalation.id,
         )
 
@@ -310,11 +370,22 @@ async def resolve(
         if escalation.acknowledged_at is None:
             escalation.acknowledged_at, escalation.acknowledged_by = now, member.id
         await _cancel_chasers(db, escalation.id)
-        queries.add_audit(db, now, f"staff:{member.id}", "escalation.resolve",
-                          f"escalation:{escalation.id}", outcome=outcome)
+        queries.add_audit(
+            db,
+            now,
+            f"staff:{member.id}",
+            "escalation.resolve",
+            f"escalation:{escalation.id}",
+            outcome=outcome,
+        )
         return StaffAction(
-            _t(ctx, "Alert #{id} resolved by {name}: {outcome}. Reply to this message to add a "
-               "note.", id=escalation.id, name=member.name, outcome=_t(ctx, OUTCOMES[outcome])),
+            _t(
+                ctx,
+                "Alert #{id} resolved by {name}: {outcome}. Reply to this message to add a note.",
+                id=escalation.id,
+                name=member.name,
+                outcome=_t(ctx, OUTCOMES[outcome]),
+            ),
             escalation_id=escalation.id,
         )
 
@@ -333,46 +404,78 @@ async def staff_reply(
     message from the clinic) or to a resolution (it is the note). None: not about an alert."""
     now = ctx.now()
     async with ctx.db.begin() as db:
-        noted = (await db.execute(
-            select(Escalation).where(Escalation.note_message_id == reply_to_message_id)
-        )).scalar_one_or_none()
-        alert = (await db.execute(
-            select(ScheduledMessage).where(
-                ScheduledMessage.audience == Audience.STAFF,
-                ScheduledMessage.chat_id == ctx.clinic.staff_chat_id,
-                ScheduledMessage.telegram_message_id == reply_to_message_id,
-                ScheduledMessage.escalation_id.is_not(None),
+        noted = (
+            await db.execute(
+                select(Escalation).where(Escalation.note_message_id == reply_to_message_id)
             )
-        )).scalars().first()
+        ).scalar_one_or_none()
+        alert = (
+            (
+                await db.execute(
+                    select(ScheduledMessage).where(
+                        ScheduledMessage.audience == Audience.STAFF,
+                        ScheduledMessage.chat_id == ctx.clinic.staff_chat_id,
+                        ScheduledMessage.telegram_message_id == reply_to_message_id,
+                        ScheduledMessage.escalation_id.is_not(None),
+                    )
+                )
+            )
+            .scalars()
+            .first()
+        )
         if noted is None and alert is None:
             return None
         member = await queries.staff_by_telegram(db, telegram_user_id)
         target = noted.id if noted else (alert.escalation_id if alert else 0)
         if member is None:
-            queries.add_audit(db, now, f"telegram:{telegram_user_id}", "escalation.reply.refused",
-                              f"escalation:{target}", reason="not staff")
-            return StaffAction(_t(ctx, "Not authorised: only registered staff can do this."),
-                               Refusal.NOT_STAFF)
+            queries.add_audit(
+                db,
+                now,
+                f"telegram:{telegram_user_id}",
+                "escalation.reply.refused",
+                f"escalation:{target}",
+                reason="not staff",
+            )
+            return StaffAction(
+                _t(ctx, "Not authorised: only registered staff can do this."), Refusal.NOT_STAFF
+            )
         if noted is not None:
             noted.note = text[:2000]
-            queries.add_audit(db, now, f"staff:{member.id}", "escalation.note",
-                              f"escalation:{noted.id}")
-            return StaffAction(_t(ctx, "Note saved on alert #{id}.", id=noted.id),
-                               escalation_id=noted.id)
+            queries.add_audit(
+                db, now, f"staff:{member.id}", "escalation.note", f"escalation:{noted.id}"
+            )
+            return StaffAction(
+                _t(ctx, "Note saved on alert #{id}.", id=noted.id), escalation_id=noted.id
+            )
         assert alert is not None and alert.escalation_id is not None
         escalation = await db.get(Escalation, alert.escalation_id)
         assert escalation is not None
         patient = await db.get(Patient, escalation.patient_id)
         assert patient is not None
         body = ctx.i18n.t(patient.language, "Message from {clinic}:", clinic=ctx.clinic.name)
-        db.add(ScheduledMessage(
-            audience=Audience.PATIENT, session_id=None, patient_id=patient.id,
-            step_key=f"clinic-message:{escalation.id}", kind="clinic-message", due_at=now,
-            useful_until=now + NOTICE_USEFUL_FOR, status=MessageStatus.PENDING, attempts=0,
-            created_at=now, body=f"{body}\n{text}", escalation_id=escalation.id,
-        ))
-        queries.add_audit(db, now, f"staff:{member.id}", "escalation.message_patient",
-                          f"escalation:{escalation.id}")
+        db.add(
+            ScheduledMessage(
+                audience=Audience.PATIENT,
+                session_id=None,
+                patient_id=patient.id,
+                step_key=f"clinic-message:{escalation.id}",
+                kind="clinic-message",
+                due_at=now,
+                useful_until=now + NOTICE_USEFUL_FOR,
+                status=MessageStatus.PENDING,
+                attempts=0,
+                created_at=now,
+                body=f"{body}\n{text}",
+                escalation_id=escalation.id,
+            )
+        )
+        queries.add_audit(
+            db,
+            now,
+            f"staff:{member.id}",
+            "escalation.message_patient",
+            f"escalation:{escalation.id}",
+        )
     ctx.wake()
     return StaffAction(_t(ctx, "Sent to {name}.", name=patient.name), escalation_id=escalation.id)
 
@@ -387,19 +490,32 @@ async def patient_wrote(
         patient = await queries.patient_by_telegram(db, telegram_user_id)
         if patient is None:
             return False
-        escalation = (await db.execute(
-            select(Escalation).where(
-                Escalation.patient_id == patient.id, Escalation.status != EscalationStatus.RESOLVED
+        escalation = (
+            await db.execute(
+                select(Escalation).where(
+                    Escalation.patient_id == patient.id,
+                    Escalation.status != EscalationStatus.RESOLVED,
+                )
             )
-        )).scalar_one_or_none()
+        ).scalar_one_or_none()
         if escalation is None:
             return False
-        head = _t(ctx, "{name} ({ref}) wrote, about alert #{id}:", name=patient.name,
-                  ref=patient_ref(patient), id=escalation.id)
+        head = _t(
+            ctx,
+            "{name} ({ref}) wrote, about alert #{id}:",
+            name=patient.name,
+            ref=patient_ref(patient),
+            id=escalation.id,
+        )
         words = f"«{text}»" if text else _t(ctx, "(a photo)")
         _queue(db, ctx, escalation, "patient-words", f"{head}\n{words}", now, photo=photo)
-        queries.add_audit(db, now, f"patient:{patient.id}", "escalation.patient_wrote",
-                          f"escalation:{escalation.id}")
+        queries.add_audit(
+            db,
+            now,
+            f"patient:{patient.id}",
+            "escalation.patient_wrote",
+            f"escalation:{escalation.id}",
+        )
     ctx.wake()
     return True
 
@@ -411,14 +527,23 @@ async def run_timers(ctx: Context) -> int:
     now = ctx.now()
     count = 0
     async with ctx.db.begin() as db:
-        due = (await db.execute(
-            select(Escalation).where(
-                Escalation.status == EscalationStatus.OPEN, Escalation.next_reminder_at <= now
+        due = (
+            (
+                await db.execute(
+                    select(Escalation).where(
+                        Escalation.status == EscalationStatus.OPEN,
+                        Escalation.next_reminder_at <= now,
+                    )
+                )
             )
-        )).scalars().all()
-        staff = (await db.execute(
-            select(StaffMember).where(StaffMember.is_on_call.is_(True))
-        )).scalars().all()
+            .scalars()
+            .all()
+        )
+        staff = (
+            (await db.execute(select(StaffMember).where(StaffMember.is_on_call.is_(True))))
+            .scalars()
+            .all()
+        )
         for escalation in due:
             patient = await db.get(Patient, escalation.patient_id)
             assert patient is not None
@@ -440,33 +565,67 @@ def _chase(
     escalation.rounds += 1
     minutes = int((now - escalation.opened_at).total_seconds() // 60)
     level = ctx.i18n.t(_staff_lang(ctx), LEVEL_LABELS[escalation.level])
-    who = {"name": patient.name, "ref": patient_ref(patient), "id": escalation.id,
-           "level": level, "minutes": minutes}
+    who = {
+        "name": patient.name,
+        "ref": patient_ref(patient),
+        "id": escalation.id,
+        "level": level,
+        "minutes": minutes,
+    }
     if escalation.rounds <= REMINDER_ROUNDS:
-        text = _t(ctx, "⏰ Reminder {round}/{rounds}: alert #{id} ({level}) for {name} ({ref}) "
-                  "has not been acknowledged for {minutes} min.", round=escalation.rounds,
-                  rounds=REMINDER_ROUNDS, **who)
+        text = _t(
+            ctx,
+            "⏰ Reminder {round}/{rounds}: alert #{id} ({level}) for {name} ({ref}) "
+            "has not been acknowledged for {minutes} min.",
+            round=escalation.rounds,
+            rounds=REMINDER_ROUNDS,
+            **who,
+        )
         kind, dm_kind = "escalation-reminder", "escalation-dm"
         escalation.next_reminder_at = now + ctx.clinic.ack_timeout(escalation.level)
     else:
-        text = _t(ctx, "🚨 UNANSWERED: alert #{id} ({level}) for {name} ({ref}) has had no "
-                  "acknowledgement for {minutes} min, after {rounds} reminders. Someone must "
-                  "call the patient now.", rounds=REMINDER_ROUNDS, **who)
+        text = _t(
+            ctx,
+            "🚨 UNANSWERED: alert #{id} ({level}) for {name} ({ref}) has had no "
+            "acknowledgement for {minutes} min, after {rounds} reminders. Someone must "
+            "call the patient now.",
+            rounds=REMINDER_ROUNDS,
+            **who,
+        )
         kind, dm_kind = "escalation-unanswered", "escalation-unanswered"
         escalation.next_reminder_at = None
     _queue(db, ctx, escalation, kind, text, now, buttons=alert_buttons(ctx, escalation))
     for member in staff:
-        _queue(db, ctx, escalation, dm_kind, text, now, chat_id=member.telegram_user_id,
-               buttons=alert_buttons(ctx, escalation))
-    queries.add_audit(db, now, "system", "escalation.reminder", f"escalation:{escalation.id}",
-                      round=escalation.rounds)
+        _queue(
+            db,
+            ctx,
+            escalation,
+            dm_kind,
+            text,
+            now,
+            chat_id=member.telegram_user_id,
+            buttons=alert_buttons(ctx, escalation),
+        )
+    queries.add_audit(
+        db,
+        now,
+        "system",
+        "escalation.reminder",
+        f"escalation:{escalation.id}",
+        round=escalation.rounds,
+    )
 
 
 async def next_timer_at(ctx: Context) -> dt.datetime | None:
     async with ctx.db() as db:
-        stmt = select(Escalation.next_reminder_at).where(
-            Escalation.status == EscalationStatus.OPEN, Escalation.next_reminder_at.is_not(None)
-        ).order_by(Escalation.next_reminder_at).limit(1)
+        stmt = (
+            select(Escalation.next_reminder_at)
+            .where(
+                Escalation.status == EscalationStatus.OPEN, Escalation.next_reminder_at.is_not(None)
+            )
+            .order_by(Escalation.next_reminder_at)
+            .limit(1)
+        )
         return (await db.execute(stmt)).scalar_one_or_none()
 
 

@@ -48,17 +48,25 @@ FLAG_DESCRIPTIONS = {
 }
 # Self-care for what is expected; the clinic's protocol owns the timing, this the words.
 ADVICE = {
-    "redness": N_("Redness: a cool (not icy) compress and a gentle moisturiser help; keep out "
-                  "of the sun."),
-    "swelling": N_("Swelling: a cold compress wrapped in a cloth, 10 minutes at a time, helps; "
-                   "avoid heat and hard exercise."),
-    "bruising": N_("Bruising: a cold compress on the first day helps; avoid aspirin-type "
-                   "painkillers, which make bruising worse. It fades over a week or two."),
-    "itching": N_("Itching: try not to scratch; a cool compress and a fragrance-free moisturiser "
-                  "soothe it."),
+    "redness": N_(
+        "Redness: a cool (not icy) compress and a gentle moisturiser help; keep out of the sun."
+    ),
+    "swelling": N_(
+        "Swelling: a cold compress wrapped in a cloth, 10 minutes at a time, helps; "
+        "avoid heat and hard exercise."
+    ),
+    "bruising": N_(
+        "Bruising: a cold compress on the first day helps; avoid aspirin-type "
+        "painkillers, which make bruising worse. It fades over a week or two."
+    ),
+    "itching": N_(
+        "Itching: try not to scratch; a cool compress and a fragrance-free moisturiser soothe it."
+    ),
     "burning": N_("Burning: a cool compress soothes it; keep to gentle skincare for now."),
-    "pain": N_("Tenderness: it usually eases within a day or two; ask the clinic before taking "
-               "painkillers, as aspirin-type ones increase bruising."),
+    "pain": N_(
+        "Tenderness: it usually eases within a day or two; ask the clinic before taking "
+        "painkillers, as aspirin-type ones increase bruising."
+    ),
     "bumps": N_("Small bumps: they usually settle within a day; don't squeeze or rub them."),
 }
 

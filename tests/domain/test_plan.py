@@ -567,3 +567,40 @@ def test_naive_datetimes_are_refused(starts_at: dt.datetime, now: dt.datetime) -
 def test_next_allowed_time_refuses_a_naive_datetime() -> None:
     with pytest.raises(ValueError, match="aware"):
         next_allowed_time(_wall(2025, 6, 10, 22), PARIS, DEFAULT_QUIET_HOURS)
+
+
+# --- check-ins are planned like tips ----------------------------------------------------------
+
+
+def test_a_check_in_is_planned_on_the_evening_of_its_day() -> None:
+    session = dt.datetime(2025, 6, 10, 10, 0, tzinfo=PARIS)
+
+    plan = plan_session(FACE, session, PARIS, DEFAULT_QUIET_HOURS, LONG_AGO)
+
+    checkins = [m for m in plan if m.kind is StepKind.CHECKIN]
+    assert [(m.step_key, local_wall_time(m.due_at, PARIS)) for m in checkins] == [
+        ("checkin-day1", _wall(2025, 6, 11, 18)),
+        ("checkin-day3", _wall(2025, 6, 13, 18)),
+        ("checkin-day7", _wall(2025, 6, 17, 18)),
+    ]
+    assert all(m.status is PlanStatus.PENDING for m in checkins)
+    assert checkins[0].useful_until == resolve_wall_time(_wall(2025, 6, 12, 18), PARIS)
+
+
+def test_a_check_in_after_a_late_session_waits_for_the_next_evening() -> None:
+    # +1d from a 21:00 session is past the 18:00-20:30 window: the next day's evening
+    session = dt.datetime(2025, 6, 10, 21, 0, tzinfo=PARIS)
+    step = Step(
+        key="checkin-day1",
+        kind=StepKind.CHECKIN,
+        offset=parse_duration("1d"),
+        window=parse_window("18:00-20:30"),
+        useful_for=parse_duration("1d"),
+        text="How is your skin doing since your treatment?",
+        respond_within=parse_duration("12h"),
+    )
+
+    message = _plan_one(step, session, PARIS, DEFAULT_QUIET_HOURS)
+
+    assert message.kind is StepKind.CHECKIN
+    assert local_wall_time(message.due_at, PARIS) == _wall(2025, 6, 12, 18)

@@ -18,6 +18,7 @@ from bot.domain.protocol import (
     parse_protocol,
     parse_window,
 )
+from bot.domain.triage import Level, Severity
 
 SHIPPED = sorted((Path(bot.__file__).parent / "protocols").glob("*.toml"))
 SHIPPED_TREATMENTS = {"face", "eye-area", "scalp", "body"}
@@ -32,6 +33,15 @@ COMMON_STEPS = {
     "heat-and-skincare": StepKind.TIP,
     "restrictions-end": StepKind.TIP,
     "next-session": StepKind.REMINDER,
+}
+
+# The evenings (day 0 is the session day) of each treatment's check-ins: bruising lasts longer
+# around the eyes, swelling longer on the body.
+CHECKIN_DAYS = {
+    "face": [1, 3, 7],
+    "scalp": [1, 3, 7],
+    "eye-area": [1, 3, 7, 14],
+    "body": [1, 3, 5, 7],
 }
 
 
@@ -54,6 +64,49 @@ window = "08:00-11:00"
 useful_for = "1d"
 text = "Keep out of the sun."
 """
+
+
+CHECKIN_STEP = """\
+[[step]]
+key = "checkin-day1"
+kind = "checkin"
+offset = "1d"
+window = "18:00-20:30"
+useful_for = "1d"
+respond_within = "12h"
+text = "How is your skin doing since your treatment?"
+"""
+
+TRIAGE_FIELDS = """\
+worsening_levels = 2
+severe = "severe"
+urgent_when_severe = ["pain"]
+"""
+USUAL_COURSE = """\
+redness = "3d"
+swelling = "3d"
+bruising = "14d"
+"""
+FLAG_LEVELS = """\
+breathing = "emergency"
+allergy = "emergency"
+vision = "emergency"
+fever = "urgent"
+pus = "urgent"
+spreading = "urgent"
+skin_colour = "urgent"
+"""
+
+
+def _triage(
+    fields: str = TRIAGE_FIELDS, usual_course: str = USUAL_COURSE, flags: str = FLAG_LEVELS
+) -> str:
+    return f"\n[triage]\n{fields}\n[triage.usual_course]\n{usual_course}\n[triage.flags]\n{flags}"
+
+
+def _checkin_file(triage: str | None = None, step: str = CHECKIN_STEP) -> str:
+    """A file with one check-in step and a [triage] table (the good one unless given)."""
+    return _with(step) + (_triage() if triage is None else triage)
 
 
 def _with(step_lines: str, header: str = HEADER) -> str:
@@ -80,8 +133,77 @@ def test_every_shipped_protocol_parses_with_the_common_steps(path: Path) -> None
     protocol = _shipped(path)
 
     assert path.stem == protocol.treatment
-    assert {step.key: step.kind for step in protocol.steps} == COMMON_STEPS
+    kinds = {step.key: step.kind for step in protocol.steps if step.kind is not StepKind.CHECKIN}
+    assert kinds == COMMON_STEPS
     assert protocol.source == path.name
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[path.name for path in SHIPPED])
+def test_shipped_check_ins_are_on_the_evenings_of_their_days(path: Path) -> None:
+    protocol = _shipped(path)
+    checkins = [step for step in protocol.steps if step.kind is StepKind.CHECKIN]
+    days = CHECKIN_DAYS[protocol.treatment]
+
+    assert [step.key for step in checkins] == [f"checkin-day{day}" for day in days]
+    for day, step in zip(days, checkins, strict=True):
+        assert step.offset == dt.timedelta(days=day)
+        assert step.window == TimeWindow(dt.time(18), dt.time(20, 30))
+        assert step.useful_for == dt.timedelta(days=1)
+        # the first evening is answered by the next morning; later ones get a day
+        assert step.respond_within == dt.timedelta(hours=12 if day == 1 else 24)
+
+
+def test_every_shipped_check_in_asks_the_same_question() -> None:
+    texts = {
+        step.text
+        for protocol in map(_shipped, SHIPPED)
+        for step in protocol.steps
+        if step.kind is StepKind.CHECKIN
+    }
+
+    (question,) = texts
+    assert "since your treatment" in question
+    assert question.endswith(".") or question.endswith("?")
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[path.name for path in SHIPPED])
+def test_only_check_ins_have_a_time_to_answer(path: Path) -> None:
+    for step in _shipped(path).steps:
+        assert (step.respond_within is not None) is (step.kind is StepKind.CHECKIN), step.key
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[path.name for path in SHIPPED])
+def test_every_shipped_protocol_has_the_triage_rules_of_clinical_md(path: Path) -> None:
+    rules = _shipped(path).triage
+
+    assert rules is not None
+    assert rules.flag_levels == {
+        "breathing": Level.EMERGENCY,
+        "allergy": Level.EMERGENCY,
+        "vision": Level.EMERGENCY,
+        "fever": Level.URGENT,
+        "pus": Level.URGENT,
+        "spreading": Level.URGENT,
+        "skin_colour": Level.URGENT,
+    }
+    assert rules.worsening_levels == 2
+    assert rules.severe is Severity.SEVERE
+    assert rules.urgent_when_severe == {"pain"}
+    # CLINICAL.md: redness after 72 hours is unusual, and bruising after 14 days at the latest
+    assert rules.usual_course["redness"] == dt.timedelta(days=3)
+    assert rules.usual_course["bruising"] >= dt.timedelta(days=14)
+    assert "darkening" not in rules.usual_course
+    assert "other" not in rules.usual_course
+
+
+def test_swelling_lasts_longer_on_the_body_and_bruising_around_the_eyes() -> None:
+    courses = {p.treatment: p.triage.usual_course for p in map(_shipped, SHIPPED) if p.triage}
+
+    assert courses["face"]["swelling"] == dt.timedelta(days=3)
+    assert courses["body"]["swelling"] > courses["face"]["swelling"]
+    assert courses["face"]["bruising"] == dt.timedelta(days=14)
+    assert courses["eye-area"]["bruising"] > courses["face"]["bruising"]
+    assert courses["scalp"] == courses["face"]
 
 
 def test_all_four_treatments_are_shipped() -> None:
@@ -137,6 +259,65 @@ def test_text_loses_the_blank_lines_around_a_multiline_string() -> None:
     assert protocol.step("sun-morning").text == "Hello.\n• Water."
 
 
+def test_a_check_in_step_parses_with_its_time_to_answer_and_the_triage_rules() -> None:
+    protocol = parse_protocol(_checkin_file(), "face.toml")
+    step = protocol.step("checkin-day1")
+
+    assert step.kind is StepKind.CHECKIN
+    assert step.offset == dt.timedelta(days=1)
+    assert step.window == TimeWindow(dt.time(18), dt.time(20, 30))
+    assert step.respond_within == dt.timedelta(hours=12)
+    assert step.text == "How is your skin doing since your treatment?"
+    assert protocol.triage is not None
+    assert protocol.triage.usual_course == {
+        "redness": dt.timedelta(days=3),
+        "swelling": dt.timedelta(days=3),
+        "bruising": dt.timedelta(days=14),
+    }
+    assert protocol.triage.flag_levels["vision"] is Level.EMERGENCY
+    assert protocol.triage.flag_levels["pus"] is Level.URGENT
+
+
+def test_the_triage_numbers_may_be_left_to_their_defaults() -> None:
+    lenient = _triage(fields='severe = "very_severe"\n')
+    rules = parse_protocol(_checkin_file(lenient), "face.toml").triage
+
+    assert rules is not None
+    assert rules.severe is Severity.VERY_SEVERE
+    assert rules.worsening_levels == 2
+    assert rules.urgent_when_severe == {"pain"}
+
+
+def test_no_symptom_is_urgent_when_severe_if_the_list_is_empty() -> None:
+    rules = parse_protocol(
+        _checkin_file(_triage(fields="urgent_when_severe = []\n")), "face.toml"
+    ).triage
+
+    assert rules is not None
+    assert rules.urgent_when_severe == frozenset()
+
+
+def test_triage_rules_without_check_ins_are_kept() -> None:
+    protocol = parse_protocol(_with(GOOD_STEP) + _triage(), "face.toml")
+
+    assert protocol.triage is not None
+
+
+def test_a_file_without_check_ins_needs_no_triage_rules() -> None:
+    assert parse_protocol(_with(GOOD_STEP), "face.toml").triage is None
+
+
+def test_a_triage_error_names_the_file_and_the_field_in_one_line() -> None:
+    flags = FLAG_LEVELS.replace('fever = "urgent"', 'fever = "soon"')
+    with pytest.raises(ProtocolError) as caught:
+        parse_protocol(_checkin_file(_triage(flags=flags)), "face.toml")
+
+    assert str(caught.value) == (
+        "face.toml: field 'triage.flags.fever': "
+        "'soon' is not a level; known: expected, unusual, urgent, emergency"
+    )
+
+
 def test_asking_for_an_absent_step_is_a_key_error() -> None:
     protocol = parse_protocol(_with(GOOD_STEP), "face.toml")
 
@@ -155,6 +336,7 @@ def test_the_error_names_file_step_and_field_in_one_line() -> None:
 
 
 TWO_STEPS_SAME_KEY = _step() + "\n" + _step(offset='"1d"')
+NO_RESPOND_WITHIN = CHECKIN_STEP.replace('respond_within = "12h"\n', "")
 
 MISTAKES = [
     # (id, file text, step named, field named, words in the message)
@@ -241,6 +423,204 @@ MISTAKES = [
     ("empty step list", HEADER + "step = []\n", None, "step", "at least one"),
     ("no steps at all", HEADER, None, "step", "missing"),
     ("step not a table", HEADER + 'step = ["x"]\n', None, "step", "[[step]] tables"),
+    # --- check-in steps and their time to answer
+    (
+        "check-in without respond_within",
+        _checkin_file(step=NO_RESPOND_WITHIN),
+        "checkin-day1",
+        "respond_within",
+        "missing",
+    ),
+    (
+        "respond_within on a tip",
+        _with(_step(respond_within='"12h"')),
+        "sun-morning",
+        "respond_within",
+        "only check-in steps have it, not a tip step",
+    ),
+    (
+        "respond_within on a reminder",
+        _with(_step(kind='"reminder"', respond_within='"12h"')),
+        "sun-morning",
+        "respond_within",
+        "not a reminder step",
+    ),
+    (
+        "zero respond_within",
+        _checkin_file(step=CHECKIN_STEP.replace('"12h"', '"0m"')),
+        "checkin-day1",
+        "respond_within",
+        "longer than zero",
+    ),
+    (
+        "bad respond_within",
+        _checkin_file(step=CHECKIN_STEP.replace('"12h"', '"half a day"')),
+        "checkin-day1",
+        "respond_within",
+        "not a duration",
+    ),
+    # --- the [triage] table
+    (
+        "check-ins without triage",
+        _checkin_file(triage=""),
+        None,
+        "triage",
+        "missing; a protocol with check-in steps needs a [triage] table",
+    ),
+    (
+        "triage not a table",
+        _with(GOOD_STEP, HEADER + "triage = 3\n"),
+        None,
+        "triage",
+        "expected a table",
+    ),
+    (
+        "unknown triage field",
+        _checkin_file(_triage(TRIAGE_FIELDS + "worsening_level = 3\n")),
+        None,
+        "triage.worsening_level",
+        "did you mean 'worsening_levels'?",
+    ),
+    (
+        "worsening_levels zero",
+        _checkin_file(_triage("worsening_levels = 0\n")),
+        None,
+        "triage.worsening_levels",
+        "between 1 and 4, got 0",
+    ),
+    (
+        "worsening_levels beyond the scale",
+        _checkin_file(_triage("worsening_levels = 5\n")),
+        None,
+        "triage.worsening_levels",
+        "between 1 and 4",
+    ),
+    (
+        "worsening_levels a string",
+        _checkin_file(_triage('worsening_levels = "2"\n')),
+        None,
+        "triage.worsening_levels",
+        "expected a whole number",
+    ),
+    (
+        "unknown severity",
+        _checkin_file(_triage('severe = "very severe"\n')),
+        None,
+        "triage.severe",
+        "'very severe' is not a severity; known: none, mild, moderate, severe, very_severe",
+    ),
+    (
+        "severe at none",
+        _checkin_file(_triage('severe = "none"\n')),
+        None,
+        "triage.severe",
+        "mild or above",
+    ),
+    (
+        "urgent_when_severe unknown symptom",
+        _checkin_file(_triage('urgent_when_severe = ["pain", "fever"]\n')),
+        None,
+        "triage.urgent_when_severe",
+        "'fever' is not a symptom",
+    ),
+    (
+        "urgent_when_severe twice",
+        _checkin_file(_triage('urgent_when_severe = ["pain", "pain"]\n')),
+        None,
+        "triage.urgent_when_severe",
+        "listed twice",
+    ),
+    (
+        "urgent_when_severe not an array",
+        _checkin_file(_triage('urgent_when_severe = "pain"\n')),
+        None,
+        "triage.urgent_when_severe",
+        "expected an array of symptom names",
+    ),
+    (
+        "missing usual_course",
+        _with(CHECKIN_STEP) + "\n[triage]\n[triage.flags]\n" + FLAG_LEVELS,
+        None,
+        "triage.usual_course",
+        "missing",
+    ),
+    (
+        "unknown symptom in usual_course",
+        _checkin_file(_triage(usual_course='rednes = "3d"\n')),
+        None,
+        "triage.usual_course.rednes",
+        "unknown symptom; did you mean 'redness'?",
+    ),
+    (
+        "bad course duration",
+        _checkin_file(_triage(usual_course='redness = "3 days"\n')),
+        None,
+        "triage.usual_course.redness",
+        "not a duration",
+    ),
+    (
+        "zero course",
+        _checkin_file(_triage(usual_course='swelling = "0d"\n')),
+        None,
+        "triage.usual_course.swelling",
+        "above zero",
+    ),
+    (
+        "course not in whole hours",
+        _checkin_file(_triage(usual_course='bumps = "1d30m"\n')),
+        None,
+        "triage.usual_course.bumps",
+        "whole number of hours above zero, got '1d30m'",
+    ),
+    (
+        "course a number",
+        _checkin_file(_triage(usual_course="bruising = 14\n")),
+        None,
+        "triage.usual_course.bruising",
+        "got an integer (14)",
+    ),
+    (
+        "missing flags",
+        _with(CHECKIN_STEP) + "\n[triage]\n[triage.usual_course]\n" + USUAL_COURSE,
+        None,
+        "triage.flags",
+        "missing",
+    ),
+    (
+        "flag left out",
+        _checkin_file(_triage(flags=FLAG_LEVELS.replace('vision = "emergency"\n', ""))),
+        None,
+        "triage.flags.vision",
+        "missing",
+    ),
+    (
+        "unknown flag",
+        _checkin_file(_triage(flags=FLAG_LEVELS + 'nausea = "unusual"\n')),
+        None,
+        "triage.flags.nausea",
+        "unknown red flag; known: breathing",
+    ),
+    (
+        "unknown level",
+        _checkin_file(_triage(flags=FLAG_LEVELS.replace('fever = "urgent"', 'fever = "high"'))),
+        None,
+        "triage.flags.fever",
+        "'high' is not a level; known: expected, unusual, urgent, emergency",
+    ),
+    (
+        "red flag expected",
+        _checkin_file(_triage(flags=FLAG_LEVELS.replace('pus = "urgent"', 'pus = "expected"'))),
+        None,
+        "triage.flags.pus",
+        "must be unusual, urgent or emergency",
+    ),
+    (
+        "flags not a table",
+        _with(CHECKIN_STEP) + '\n[triage]\nflags = ["fever"]\n[triage.usual_course]\n',
+        None,
+        "triage.flags",
+        "expected a table [triage.flags], got an array",
+    ),
 ]
 
 

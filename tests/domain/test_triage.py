@@ -3,6 +3,7 @@
 import ast
 import datetime as dt
 import string
+from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
 
 import pytest
@@ -44,34 +45,24 @@ def _report(symptoms: dict[str, str] | None = None, flags: tuple[str, ...] = ())
     )
 
 
-def _judge(case: "Case") -> Assessment:
-    previous = None if case.previous is None else _report(case.previous)
-    return assess(_report(case.symptoms, case.flags), previous, case.hours, RULES[case.rules])
-
-
+@dataclass(frozen=True)
 class Case:
     """One row of the table: a report, what came before it, and the judgement it must get."""
 
-    def __init__(
-        self,
-        name: str,
-        hours: float,
-        symptoms: dict[str, str] | None,
-        level: Level,
-        reasons: list[str],
-        *,
-        flags: tuple[str, ...] = (),
-        previous: dict[str, str] | None = None,
-        rules: str = "face",
-    ) -> None:
-        self.name = name
-        self.hours = hours
-        self.symptoms = symptoms
-        self.level = level
-        self.reasons = reasons  # "code:symptom-or-flag", highest level first
-        self.flags = flags
-        self.previous = previous
-        self.rules = rules
+    name: str
+    hours: float
+    symptoms: dict[str, str] | None
+    level: Level
+    reasons: list[str]  # "code:symptom-or-flag", highest level first
+    _: KW_ONLY
+    flags: tuple[str, ...] = ()
+    previous: dict[str, str] | None = None
+    rules: str = "face"
+
+
+def _judge(case: Case) -> Assessment:
+    previous = None if case.previous is None else _report(case.previous)
+    return assess(_report(case.symptoms, case.flags), previous, case.hours, RULES[case.rules])
 
 
 # 3 days, 5 days (body swelling), 14 days, 21 days (bruising around the eyes), 2 days (bumps)

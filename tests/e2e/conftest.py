@@ -94,7 +94,10 @@ class Harness:
         deadline = loop.time() + timeout
         while loop.time() < deadline:
             view = await patients.show_patient(self.ctx, patient_ref)
-            row = next(m for m in view.messages if m.step_key == step)
+            row = next((m for m in view.messages if m.step_key == step), None)
+            if row is None:  # a timer has yet to queue it
+                await asyncio.sleep(0.05)
+                continue
             if row.status not in (MessageStatus.PENDING, MessageStatus.SENDING):
                 return row
             if row.status == MessageStatus.PENDING:

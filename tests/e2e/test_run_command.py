@@ -51,6 +51,7 @@ async def test_the_main_job_enrols_a_patient_and_stops_cleanly(
             done = (await standin.wait_for_messages(USER, 2, timeout=10))[-1]
             assert "all set" in done.text
             assert [c["command"] for c in standin.commands_for()] == [
+                "checkin",
                 "schedule",
                 "stop",
                 "resume",

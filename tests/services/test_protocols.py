@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain.protocol import ProtocolError
+from bot.domain.protocol import ProtocolError, StepKind
 from bot.services.protocols import SHIPPED_DIR, load_protocol_file, load_protocols
 
 CLINIC_FACE = """\
@@ -34,6 +34,53 @@ def test_the_shipped_protocols_load_by_treatment() -> None:
     for treatment, protocol in protocols.items():
         assert protocol.treatment == treatment
         assert Path(protocol.source).parent == SHIPPED_DIR
+
+
+CLINIC_CHECKIN = """
+[[step]]
+key = "checkin-day2"
+kind = "checkin"
+offset = "2d"
+window = "18:00-20:30"
+useful_for = "1d"
+respond_within = "12h"
+text = "How is your skin doing since your treatment?"
+"""
+
+
+def test_every_shipped_protocol_has_check_ins_and_triage_rules() -> None:
+    for treatment, protocol in load_protocols().items():
+        assert protocol.triage is not None, treatment
+        assert any(step.kind is StepKind.CHECKIN for step in protocol.steps), treatment
+
+
+def test_a_clinic_file_without_check_ins_needs_no_triage_rules(tmp_path: Path) -> None:
+    _write(tmp_path, "face.toml", CLINIC_FACE)
+
+    assert load_protocols(tmp_path)["face"].triage is None
+
+
+def test_a_clinic_check_in_without_triage_rules_is_refused_naming_the_file(
+    tmp_path: Path,
+) -> None:
+    bad = _write(tmp_path, "face.toml", CLINIC_FACE + CLINIC_CHECKIN)
+
+    with pytest.raises(ProtocolError) as caught:
+        load_protocols(tmp_path)
+
+    assert (caught.value.source, caught.value.field) == (str(bad), "triage")
+    assert str(caught.value).startswith(f"{bad}: field 'triage': missing")
+
+
+def test_a_clinic_file_can_borrow_the_shipped_triage_table(tmp_path: Path) -> None:
+    shipped = (SHIPPED_DIR / "face.toml").read_text(encoding="utf-8")
+    triage_table = shipped[shipped.index("[triage]") :]
+    _write(tmp_path, "face.toml", CLINIC_FACE + CLINIC_CHECKIN + "\n" + triage_table)
+
+    protocols = load_protocols(tmp_path)
+
+    assert protocols["face"].step("checkin-day2").respond_within is not None
+    assert protocols["face"].triage == load_protocols()["face"].triage
 
 
 def test_a_clinic_directory_overrides_one_treatment_and_keeps_the_others(tmp_path: Path) -> None:

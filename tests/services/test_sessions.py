@@ -22,7 +22,7 @@ async def test_a_session_plans_every_step_in_the_patients_zone(ctx: Context) -> 
     plan = await sessions.add_session(ctx, str(patient.id), "face", "2026-03-10 10:00")
     assert plan.session.starts_at == dt.datetime(2026, 3, 10, 14, 0, tzinfo=dt.UTC)  # EDT: -4
     by_step = {m.step_key: m for m in plan.messages}
-    assert len(by_step) == 8
+    assert len(by_step) == len(ctx.protocols["face"].steps)
     # the day-before reminder stays at 10:00 New York time across the 8 March DST change
     assert by_step["day-before"].due_at == dt.datetime(2026, 3, 9, 14, 0, tzinfo=dt.UTC)
     assert by_step["avoid-before"].due_at == dt.datetime(2026, 3, 7, 15, 0, tzinfo=dt.UTC)
@@ -57,7 +57,7 @@ async def test_moving_a_session_replans_only_what_is_unsent(
     by_step = {m.step_key: m for m in moved.messages}
     assert by_step[plan.messages[0].step_key].status == MessageStatus.SENT
     assert by_step["day-before"].due_at.astimezone(dt.UTC).day == 11
-    assert len(moved.messages) == 8
+    assert len(moved.messages) == len(ctx.protocols["face"].steps)
 
 
 async def test_cancelling_a_session_cancels_what_is_unsent(ctx: Context) -> None:
