@@ -224,3 +224,77 @@ def test_an_unmigrated_database_is_named_and_db_upgrade_creates_it(
     assert run(capsys, "db", "upgrade")[0] == 0
     assert run(capsys, "db", "upgrade")[0] == 0  # again: nothing to do, no error
     assert run(capsys, "patient", "list")[0] == 0
+
+
+def test_triage_can_be_tried_without_telegram(
+    cli_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = ok_json(
+        capsys,
+        "triage",
+        "--treatment",
+        "face",
+        "--hours-since",
+        "30",
+        "--symptom",
+        "swelling=severe",
+        "--symptom",
+        "redness=mild",
+        "--flag",
+        "fever",
+        "--previous",
+        "swelling=mild",
+    )
+    assert isinstance(result, dict) and result["level"] == "urgent"
+    assert "fever or chills" in result["reasons"]
+    assert "swelling is severe" in result["reasons"]
+    assert any("worse than at the last check-in" in r for r in result["reasons"])
+    calm = ok_json(
+        capsys, "triage", "--treatment", "body", "--hours-since", "80", "--symptom", "swelling=mild"
+    )
+    assert calm == {"level": "expected", "reasons": []}  # body swelling lasts longer
+    code, out, _ = run(
+        capsys,
+        "triage",
+        "--treatment",
+        "face",
+        "--hours-since",
+        "80",
+        "--symptom",
+        "redness=moderate",
+    )
+    assert code == 0 and "level: unusual" in out and "80 hours" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("--symptom", "redness=loud"), "unknown severity 'loud'"),
+        (("--symptom", "sneezing=mild"), "unknown symptom 'sneezing'"),
+        (("--symptom", "redness"), "must look like swelling=severe"),
+        (("--flag", "sneeze"), "unknown flag 'sneeze'"),
+        (("--previous", "redness=x"), "unknown severity"),
+    ],
+)
+def test_triage_input_mistakes_are_named(
+    cli_env: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: tuple[str, ...],
+    says: str,
+) -> None:
+    code, out, err = run(capsys, "triage", "--treatment", "face", "--hours-since", "5", *args)
+    assert (code, out) == (1, "")
+    assert len(err.strip().splitlines()) == 1 and says in err
+
+
+def test_escalations_and_unanswered_checkins_are_listed(
+    cli_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert ok_json(capsys, "escalations") == []
+    assert ok_json(capsys, "checkins") == []
+    code, out, _ = run(capsys, "escalations")
+    assert code == 0 and "(none)" in out
+    member = ok_json(
+        capsys, "staff", "add", "9", "--name", "Dr Who", "--role", "clinician", "--not-on-call"
+    )
+    assert isinstance(member, dict) and member["on_call"] is False

@@ -1,0 +1,117 @@
+"""Escalations as a service: one per patient, raised by worse reports, staff-only actions."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from bot.clock import FrozenClock
+from bot.db.models import Escalation, EscalationStatus, MessageStatus, ScheduledMessage
+from bot.services import checkins, escalations, staff
+from bot.services.context import Context
+from tests.conftest import T0
+from tests.services.helpers import active_patient, with_session
+
+USER, NURSE, OUTSIDER = 5101, 5201, 5301
+
+
+async def answer(ctx: Context, *presses: str) -> checkins.Step:
+    started = await checkins.start(ctx, USER)
+    assert started is not None and started.checkin_id is not None
+    step = started
+    for action in presses:
+        step = await checkins.press(ctx, USER, action, started.checkin_id)
+    return step
+
+
+async def only_escalation(ctx: Context) -> Escalation:
+    async with ctx.db() as db:
+        return (await db.execute(select(Escalation))).scalar_one()
+
+
+async def staff_rows(ctx: Context, kind: str) -> list[ScheduledMessage]:
+    async with ctx.db() as db:
+        stmt = select(ScheduledMessage).where(ScheduledMessage.kind == kind)
+        return list((await db.execute(stmt)).scalars())
+
+
+async def test_a_worse_report_raises_the_open_escalation_instead_of_a_second(
+    ctx: Context, clock: FrozenClock
+) -> None:
+    patient = await active_patient(ctx, USER)
+    await with_session(ctx, patient, T0 - dt.timedelta(hours=20))
+    await staff.add_staff(ctx, NURSE, "Joy", "nurse")
+    # severe swelling: unusual
+    await answer(ctx, "co.s", "cs.1", "cs.d", "cv.3", "cf.n", "cn.s")
+    first = await only_escalation(ctx)
+    assert (first.level, first.status) == ("unusual", EscalationStatus.OPEN)
+    await escalations.acknowledge(ctx, NURSE, first.id)
+    clock.advance(dt.timedelta(hours=1))
+    # now with fever: urgent, the same escalation, open again for someone to take on
+    step = await answer(ctx, "co.s", "cs.1", "cs.d", "cv.3", "cf.3", "cf.d", "cn.s")
+    assert "call Clinique Test now" in step.send[0].text
+    again = await only_escalation(ctx)
+    assert again.id == first.id
+    assert (again.level, again.status, again.rounds) == ("urgent", EscalationStatus.OPEN, 0)
+    alerts = await staff_rows(ctx, "alert")
+    assert len(alerts) == 2 and "now more serious" in (alerts[1].body or "")
+    assert "(was severe)" in (alerts[1].body or "")
+
+
+async def test_an_emergency_tells_the_patient_to_call_the_emergency_number_first(
+    ctx: Context,
+) -> None:
+    patient = await active_patient(ctx, USER)
+    await with_session(ctx, patient, T0 - dt.timedelta(hours=2))
+    step = await answer(ctx, "co.s", "cs.0", "cs.d", "cv.1", "cf.0", "cf.d", "cn.s")
+    assert step.send[0].text.startswith("Please call 112 now")
+    assert (await only_escalation(ctx)).level == "emergency"
+
+
+async def test_expected_symptoms_are_reassured_with_matching_advice(ctx: Context) -> None:
+    patient = await active_patient(ctx, USER)
+    await with_session(ctx, patient, T0 - dt.timedelta(hours=20))
+    step = await answer(ctx, "co.s", "cs.0", "cs.d", "cv.1", "cf.n", "cn.s")
+    text = step.send[0].text
+    assert "expected" in text and "Redness" in text and "/checkin" in text
+    async with ctx.db() as db:
+        assert (await db.execute(select(Escalation))).first() is None
+
+
+async def test_only_registered_staff_change_an_alert(ctx: Context, clock: FrozenClock) -> None:
+    patient = await active_patient(ctx, USER)
+    await with_session(ctx, patient, T0 - dt.timedelta(hours=20))
+    await staff.add_staff(ctx, NURSE, "Joy", "nurse")
+    await answer(ctx, "co.s", "cs.5", "cs.d", "cv.4", "cf.n", "cn.s")  # very severe pain: urgent
+    esc = await only_escalation(ctx)
+    for action in (
+        escalations.acknowledge(ctx, OUTSIDER, esc.id),
+        escalations.ask_outcome(ctx, OUTSIDER, esc.id),
+        escalations.resolve(ctx, OUTSIDER, esc.id, "n"),
+    ):
+        result = await action
+        assert result.refusal == escalations.Refusal.NOT_STAFF
+    assert (await only_escalation(ctx)).status == EscalationStatus.OPEN
+    done = await escalations.resolve(ctx, NURSE, esc.id, "i")
+    assert done.refusal is None and "asked the patient to come in" in done.text
+    again = await escalations.acknowledge(ctx, NURSE, esc.id)
+    assert again.refusal == escalations.Refusal.RESOLVED
+
+
+async def test_acknowledging_stops_the_reminders(ctx: Context, clock: FrozenClock) -> None:
+    patient = await active_patient(ctx, USER)
+    await with_session(ctx, patient, T0 - dt.timedelta(hours=20))
+    await staff.add_staff(ctx, NURSE, "Joy", "nurse")
+    await answer(ctx, "co.s", "cs.5", "cs.d", "cv.4", "cf.n", "cn.s")
+    esc = await only_escalation(ctx)
+    clock.advance(dt.timedelta(minutes=15))
+    assert await escalations.run_timers(ctx) == 1
+    chasers = await staff_rows(ctx, "escalation-reminder") + await staff_rows(ctx, "escalation-dm")
+    assert len(chasers) == 2 and all(r.status == MessageStatus.PENDING for r in chasers)
+    await escalations.acknowledge(ctx, NURSE, esc.id)
+    chasers = await staff_rows(ctx, "escalation-reminder") + await staff_rows(ctx, "escalation-dm")
+    assert {r.status for r in chasers} == {MessageStatus.CANCELLED}
+    clock.advance(dt.timedelta(hours=2))
+    assert await escalations.run_timers(ctx) == 0
+    assert await escalations.next_timer_at(ctx) is None
