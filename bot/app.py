@@ -70,6 +70,7 @@ def clinic_from(settings: Settings) -> Clinic:
         quiet=QuietHours.parse(settings.quiet_hours),
         staff_chat_id=settings.staff_chat_id,
         default_language=settings.default_language,
+        staff_language=settings.staff_language or settings.default_language,
         invite_ttl=settings.invite_ttl,
         bot_username=settings.bot_username,
         ack_timeouts={**ACK_TIMEOUTS, **parse_ack_timeouts(settings.ack_timeouts)},

@@ -188,6 +188,24 @@ def patient_show(obj: dict[str, Any], patient_id: str, as_json: bool) -> None:
     _table(data["messages"], MESSAGE_COLUMNS)
 
 
+@patient.command("set")
+@click.argument("patient_id")
+@click.option("--language", help="Language code, e.g. fr.")
+@click.option("--timezone", help="IANA zone; what is not yet sent is planned again in it.")
+@JSON_FLAG
+@click.pass_obj
+def patient_set(
+    obj: dict[str, Any], patient_id: str, language: str | None, timezone: str | None, as_json: bool
+) -> None:
+    """Change a patient's language or time zone."""
+    if language is None and timezone is None:
+        raise BadInput("nothing to change: give --language or --timezone")
+    changed = _with_context(
+        obj, lambda ctx: patients.update_patient(ctx, patient_id, language, timezone)
+    )
+    _emit(as_json, _patient(changed), PATIENT_COLUMNS)
+
+
 @cli.command("invite")
 @click.argument("patient_id")
 @JSON_FLAG

@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     protocols_dir: Path | None = None
     clock_speed: float = 1.0
     default_language: str = "en"
+    # the staff chat's language (alerts, reminders, notices); the default language if unset
+    staff_language: str | None = None
     invite_days: int = 7
     bot_username: str = "aftercare_bot"
     # how long an alert waits for an acknowledgement before staff are reminded, by level

@@ -51,12 +51,34 @@ class I18n:
         return self.default
 
     def t(self, lang: str, msgid: str, /, **params: Any) -> str:
-        text = self._catalogs[self.language(lang)].gettext(msgid)
-        return text.format(**params) if params else text
+        lang = self.language(lang)
+        text = self._catalogs[lang].gettext(msgid)
+        return text.format(**self._isolated(lang, params)) if params else text
 
     def nt(self, lang: str, singular: str, plural: str, n: int, /, **params: Any) -> str:
-        text = self._catalogs[self.language(lang)].ngettext(singular, plural, n)
-        return text.format(n=n, **params)
+        lang = self.language(lang)
+        text = self._catalogs[lang].ngettext(singular, plural, n)
+        return text.format(**self._isolated(lang, {"n": n, **params}))
+
+    def has(self, lang: str, msgid: str) -> bool:
+        """Whether the catalog of `lang` translates `msgid` (protocol texts fall back when not)."""
+        catalog = self._catalogs.get(lang)
+        return catalog is not None and (lang == "en" or catalog.gettext(msgid) != msgid)
+
+    def is_rtl(self, lang: str) -> bool:
+        return bool(Locale.parse(self.language(lang)).text_direction == "rtl")
+
+    def _isolated(self, lang: str, params: dict[str, Any]) -> dict[str, Any]:
+        # In right-to-left text, a phone number, a name in Latin letters or a date would reorder
+        # the sentence around it; Unicode first-strong isolates keep each value in its own run.
+        if not self.is_rtl(lang):
+            return params
+        return {key: f"\u2068{value}\u2069" for key, value in params.items()}
+
+    def name_of(self, lang: str, in_lang: str | None = None) -> str:
+        """A language's name, in its own language by default ("Français", "Русский")."""
+        name = Locale.parse(lang).get_display_name(Locale.parse(in_lang or lang)) or lang
+        return str(name[:1].upper() + name[1:])
 
     def when(self, lang: str, at: dt.datetime, zone: str, fmt: str = "EEE d MMM, HH:mm") -> str:
         """A moment in the reader's zone and language, e.g. 'Tue 3 Mar, 19:00'."""

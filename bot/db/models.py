@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
     true,
 )
@@ -126,6 +127,8 @@ class Patient(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     language: Mapped[str] = mapped_column(String(16))
+    # chosen by staff or by the patient; otherwise Telegram's language is taken at first contact
+    is_language_set: Mapped[bool] = mapped_column(default=False, server_default=false())
     timezone: Mapped[str] = mapped_column(String(64))
     telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     status: Mapped[PatientStatus] = mapped_column(_enum(PatientStatus))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import contextlib
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
 from bot.db.models import PatientStatus
-from bot.handlers.common import AppContext, contact_line, deps, reply, user_id
+from bot.handlers.common import AppContext, contact_line, deps, keyboard, reply, user_id
 from bot.i18n import N_
 from bot.services import enrolment, patient_chat
 from bot.services.context import Context
@@ -45,6 +45,11 @@ _CONSENT_ANSWERS = {
 _KIND_LABELS = {"tip": N_("Care tip"), "reminder": N_("Reminder")}
 
 
+def _telegram_language(update: Update) -> str | None:
+    user = update.effective_user
+    return user.language_code if user else None
+
+
 def _lang(ctx: Context, update: Update) -> str:
     user = update.effective_user
     return ctx.i18n.language(user.language_code if user else None)
@@ -74,7 +79,7 @@ async def start(update: Update, context: AppContext) -> None:
         else:
             await help_command(update, context)
         return
-    opened = await enrolment.open_invite(ctx, token, user_id(update))
+    opened = await enrolment.open_invite(ctx, token, user_id(update), _telegram_language(update))
     lang = opened.language or _lang(ctx, update)
     if opened.outcome == OpenOutcome.SLOW_DOWN:
         assert opened.retry_at is not None
@@ -119,7 +124,9 @@ async def consent(update: Update, context: AppContext) -> None:
     if payload is None or payload.action != CONSENT:
         await stray_button(update, context)
         return
-    result = await enrolment.give_consent(ctx, payload.ref, query.from_user.id)
+    result = await enrolment.give_consent(
+        ctx, payload.ref, query.from_user.id, _telegram_language(update)
+    )
     lang = result.language or _lang(ctx, update)
     await query.answer()
     if result.outcome != ConsentOutcome.LINKED:
@@ -175,7 +182,14 @@ async def schedule(update: Update, context: AppContext) -> None:
     if not found.messages:
         await reply(update, ctx.i18n.t(lang, "Nothing is planned for you right now."))
         return
-    lines = [ctx.i18n.t(lang, "Coming up (your local time):")]
+    lines = [
+        ctx.i18n.nt(
+            lang,
+            "{n} message coming up (your local time):",
+            "{n} messages coming up (your local time):",
+            len(found.messages),
+        )
+    ]
     for row in found.messages:
         when = ctx.i18n.when(lang, row.due_at, patient.timezone)
         label = ctx.i18n.t(lang, _KIND_LABELS.get(row.kind, N_("Message")))
@@ -231,3 +245,109 @@ async def unknown_command(update: Update, context: AppContext) -> None:
         update,
         ctx.i18n.t(patient.language, "I don't know that command. Send /help to see what I can do."),
     )
+
+
+async def language_command(update: Update, context: AppContext) -> None:
+    """`/language`: each shipped language, named in itself."""
+    ctx = deps(context)
+    patient = await patient_chat.who(ctx, user_id(update))
+    if patient is None:
+        await not_linked(update, ctx)
+        return
+    buttons = [
+        [(ctx.i18n.name_of(lang), ctx.signer.sign(f"lg.{lang}", patient.id))]
+        for lang in ctx.i18n.languages
+    ]
+    text = ctx.i18n.t(patient.language, "Which language would you like me to write in?")
+    await reply(update, text, reply_markup=keyboard(buttons))
+
+
+async def language_chosen(update: Update, context: AppContext) -> None:
+    ctx = deps(context)
+    query = update.callback_query
+    assert query is not None
+    payload = ctx.signer.verify(query.data)
+    if payload is None or not payload.action.startswith("lg."):
+        await stray_button(update, context)
+        return
+    patient = await patient_chat.set_language(ctx, query.from_user.id, payload.action[3:])
+    if patient is None or patient.id != payload.ref:
+        await stray_button(update, context)
+        return
+    await query.answer()
+    lang = patient.language
+    text = ctx.i18n.t(
+        lang, "From now on I will write to you in {language}.", language=ctx.i18n.name_of(lang)
+    )
+    with contextlib.suppress(BadRequest):
+        await query.edit_message_text(text)
+    chat = update.effective_chat
+    if chat is not None:
+        # the menu of commands follows the patient's language in their own chat
+        from bot.handlers.registry import menu
+
+        await context.bot.set_my_commands(menu(ctx.i18n, lang), scope=BotCommandScopeChat(chat.id))
+
+
+async def timezone_command(update: Update, context: AppContext) -> None:
+    """`/timezone` shows a short list; `/timezone <city>` searches."""
+    ctx = deps(context)
+    patient = await patient_chat.who(ctx, user_id(update))
+    if patient is None:
+        await not_linked(update, ctx)
+        return
+    lang = patient.language
+    query = " ".join(context.args or [])
+    if query:
+        zones = patient_chat.search_zones(query)
+        if not zones:
+            await reply(
+                update,
+                ctx.i18n.t(
+                    lang,
+                    "I couldn't find a time zone for {city}. Try the nearest large city, or ask "
+                    "your clinic.",
+                    city=query[:60],
+                ),
+            )
+            return
+        text = ctx.i18n.t(lang, "Which one is yours?")
+    else:
+        zones = list(dict.fromkeys([patient.timezone, *patient_chat.COMMON_ZONES]))
+        now = ctx.i18n.when(lang, ctx.now(), patient.timezone, "HH:mm")
+        text = ctx.i18n.t(
+            lang,
+            "Your time zone is {zone} (it is {time} there now). Choose another below, or send "
+            "/timezone followed by your city, for example /timezone Montreal.",
+            zone=patient.timezone,
+            time=now,
+        )
+    buttons = []
+    for zone in zones:
+        with contextlib.suppress(ValueError):  # a zone name too long for Telegram's 64 bytes
+            buttons.append([(zone.replace("_", " "), ctx.signer.sign(f"tz.{zone}", patient.id))])
+    await reply(update, text, reply_markup=keyboard(buttons))
+
+
+async def timezone_chosen(update: Update, context: AppContext) -> None:
+    ctx = deps(context)
+    query = update.callback_query
+    assert query is not None
+    payload = ctx.signer.verify(query.data)
+    if payload is None or not payload.action.startswith("tz."):
+        await stray_button(update, context)
+        return
+    patient = await patient_chat.set_timezone(ctx, query.from_user.id, payload.action[3:])
+    if patient is None or patient.id != payload.ref:
+        await stray_button(update, context)
+        return
+    await query.answer()
+    lang = patient.language
+    text = ctx.i18n.t(
+        lang,
+        "Your time zone is now {zone}; it is {time} there. Your upcoming messages follow it.",
+        zone=patient.timezone,
+        time=ctx.i18n.when(lang, ctx.now(), patient.timezone, "HH:mm"),
+    )
+    with contextlib.suppress(BadRequest):
+        await query.edit_message_text(text)

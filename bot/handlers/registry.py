@@ -35,6 +35,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("schedule", N_("what is coming, in your local time"), patient.schedule),
     Command("stop", N_("stop all messages (your clinic is told)"), patient.stop),
     Command("resume", N_("start the messages again"), patient.resume),
+    Command("language", N_("choose the language I write in"), patient.language_command),
+    Command("timezone", N_("set your time zone"), patient.timezone_command),
     Command("help", N_("what I can do, and how to reach your clinic"), patient.help_command),
 )
 
@@ -50,6 +52,8 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     result += [CommandHandler(c.name, c.callback, filters=PRIVATE) for c in COMMANDS]
     result += [
         CallbackQueryHandler(patient.consent, pattern=rf"^{patient.CONSENT}:"),
+        CallbackQueryHandler(patient.language_chosen, pattern=r"^lg\."),
+        CallbackQueryHandler(patient.timezone_chosen, pattern=r"^tz\."),
         # check-in answers: co/cs/cv/cf/cn are the stages, cx starts a new check-in
         CallbackQueryHandler(checkin.press, pattern=r"^(c[osvfn]\.|cx:)"),
         # staff on alerts: acknowledge, resolve, and the outcome

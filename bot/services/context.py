@@ -34,6 +34,7 @@ class Clinic:
     default_language: str
     invite_ttl: dt.timedelta
     bot_username: str
+    staff_language: str = "en"
     # how long an alert may wait for an acknowledgement, by level, before staff are chased
     ack_timeouts: Mapping[str, dt.timedelta] = field(default_factory=lambda: dict(ACK_TIMEOUTS))
 

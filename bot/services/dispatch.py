@@ -346,7 +346,7 @@ class Dispatcher:
         if patient.unreachable_reported_at is None:
             patient.unreachable_reported_at = now
             text = self.ctx.i18n.t(
-                self.ctx.clinic.default_language,
+                self.ctx.clinic.staff_language,
                 "Patient {name} ({ref}) has blocked the bot: their aftercare messages are on hold. "
                 "Please contact them another way.",
                 name=patient.name,

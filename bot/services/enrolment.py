@@ -55,7 +55,9 @@ class Consented:
     language: str | None = None
 
 
-async def open_invite(ctx: Context, token: str, telegram_user_id: int) -> Opened:
+async def open_invite(
+    ctx: Context, token: str, telegram_user_id: int, telegram_language: str | None = None
+) -> Opened:
     """`/start <token>`: checks the token and asks for consent; nothing is bound yet."""
     now = ctx.now()
     async with ctx.db.begin() as db:
@@ -88,7 +90,12 @@ async def open_invite(ctx: Context, token: str, telegram_user_id: int) -> Opened
         queries.add_audit(
             db, now, f"telegram:{telegram_user_id}", "invite.open", f"invite:{invite.id}"
         )
-        return Opened(OpenOutcome.CONSENT_NEEDED, invite.id, patient.name, patient.language)
+        return Opened(
+            OpenOutcome.CONSENT_NEEDED,
+            invite.id,
+            patient.name,
+            first_language(ctx, patient, telegram_language),
+        )
 
 
 def _record_failure(
@@ -106,7 +113,16 @@ def _record_failure(
     return attempt.blocked_until
 
 
-async def give_consent(ctx: Context, invite_id: int, telegram_user_id: int) -> Consented:
+def first_language(ctx: Context, patient: Patient, telegram_language: str | None) -> str:
+    """Staff's or the patient's choice; else Telegram's language when shipped; else the clinic's."""
+    if patient.is_language_set:
+        return patient.language
+    return ctx.i18n.language(telegram_language)
+
+
+async def give_consent(
+    ctx: Context, invite_id: int, telegram_user_id: int, telegram_language: str | None = None
+) -> Consented:
     """The agree button: binds the Telegram user to the patient and burns the token."""
     now = ctx.now()
     async with ctx.db.begin() as db:
@@ -133,6 +149,7 @@ async def give_consent(ctx: Context, invite_id: int, telegram_user_id: int) -> C
             return Consented(ConsentOutcome.USED)
         patient.telegram_user_id = telegram_user_id
         patient.consent_at = now
+        patient.language = first_language(ctx, patient, telegram_language)
         if patient.status == PatientStatus.INVITED:
             patient.status = PatientStatus.ACTIVE
         queries.add_audit(

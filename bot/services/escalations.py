@@ -63,7 +63,7 @@ class StaffAction:
 
 
 def _staff_lang(ctx: Context) -> str:
-    return ctx.clinic.default_language
+    return ctx.clinic.staff_language
 
 
 def _t(ctx: Context, msgid: str, **params: object) -> str:
@@ -180,11 +180,11 @@ def alert_text(
         lines.append(
             _t(
                 ctx,
-                "Session: {treatment}, {area}, {date}, {hours} h ago",
+                "Session: {treatment}, {area}, {date}, {ago}",
                 treatment=session.treatment,
                 area=session.area,
                 date=i18n.when(lang, session.starts_at, ctx.clinic.timezone),
-                hours=hours,
+                ago=i18n.nt(lang, "{n} hour ago", "{n} hours ago", hours),
             )
         )
     before = previous.symptoms if previous is not None else {}
@@ -208,7 +208,14 @@ def alert_text(
     lines.append(_t(ctx, "Why: {list}", list="; ".join(reasons)))
     if report.note:
         # the patient's own words, shown as written
-        lines.append(_t(ctx, "Patient wrote: «{text}»", text=report.note))
+        lines.append(
+            _t(
+                ctx,
+                "Patient wrote in {language}: «{text}»",
+                language=ctx.i18n.name_of(patient.language, lang),
+                text=report.note,
+            )
+        )
     if report.photo_file_id:
         lines.append(_t(ctx, "Photo below."))
     lines.append(_t(ctx, "Reply to this message to write to the patient."))
@@ -502,7 +509,8 @@ async def patient_wrote(
             return False
         head = _t(
             ctx,
-            "{name} ({ref}) wrote, about alert #{id}:",
+            "{name} ({ref}) wrote in {language}, about alert #{id}:",
+            language=ctx.i18n.name_of(patient.language, _staff_lang(ctx)),
             name=patient.name,
             ref=patient_ref(patient),
             id=escalation.id,
@@ -570,13 +578,13 @@ def _chase(
         "ref": patient_ref(patient),
         "id": escalation.id,
         "level": level,
-        "minutes": minutes,
+        "duration": ctx.i18n.nt(_staff_lang(ctx), "{n} minute", "{n} minutes", minutes),
     }
     if escalation.rounds <= REMINDER_ROUNDS:
         text = _t(
             ctx,
             "⏰ Reminder {round}/{rounds}: alert #{id} ({level}) for {name} ({ref}) "
-            "has not been acknowledged for {minutes} min.",
+            "has not been acknowledged for {duration}.",
             round=escalation.rounds,
             rounds=REMINDER_ROUNDS,
             **who,
@@ -587,7 +595,7 @@ def _chase(
         text = _t(
             ctx,
             "🚨 UNANSWERED: alert #{id} ({level}) for {name} ({ref}) has had no "
-            "acknowledgement for {minutes} min, after {rounds} reminders. Someone must "
+            "acknowledgement for {duration}, after {rounds} reminders. Someone must "
             "call the patient now.",
             rounds=REMINDER_ROUNDS,
             **who,

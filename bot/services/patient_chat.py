@@ -1,8 +1,11 @@
-"""What a linked patient can do from the chat: see what is coming, stop, resume."""
+"""What a linked patient can do from the chat: see what is coming, stop, resume, choose a
+language and a time zone."""
 
 from __future__ import annotations
 
 import enum
+import unicodedata
+import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -53,7 +56,7 @@ async def stop(ctx: Context, telegram_user_id: int) -> tuple[Change, Patient | N
             if row.status == MessageStatus.PENDING and row.session_id is not None:
                 row.status, row.last_error = MessageStatus.CANCELLED, STOPPED_REASON
         text = ctx.i18n.t(
-            ctx.clinic.default_language,
+            ctx.clinic.staff_language,
             "Patient {name} ({ref}) stopped the aftercare messages with /stop.",
             name=patient.name,
             ref=patient_ref(patient),
@@ -101,3 +104,79 @@ async def note_contact(ctx: Context, telegram_user_id: int) -> Patient | None:
             )
             ctx.wake()
     return patient
+
+
+async def set_language(ctx: Context, telegram_user_id: int, lang: str) -> Patient | None:
+    """`/language`: the patient's choice, from now on for every message."""
+    if lang not in ctx.i18n.languages:
+        return None
+    async with ctx.db.begin() as db:
+        patient = await queries.patient_by_telegram(db, telegram_user_id)
+        if patient is None:
+            return None
+        patient.language, patient.is_language_set = lang, True
+        queries.add_audit(
+            db,
+            ctx.now(),
+            f"patient:{patient.id}",
+            "patient.language",
+            f"patient:{patient.id}",
+            language=lang,
+        )
+    return patient
+
+
+async def set_timezone(ctx: Context, telegram_user_id: int, zone: str) -> Patient | None:
+    """`/timezone`: a new zone, and what is unsent planned again in it."""
+    if zone not in zoneinfo.available_timezones():
+        return None
+    now = ctx.now()
+    async with ctx.db.begin() as db:
+        patient = await queries.patient_by_telegram(db, telegram_user_id)
+        if patient is None:
+            return None
+        if patient.timezone != zone:
+            patient.timezone = zone
+            await replan_patient(db, ctx, patient, now)
+            queries.add_audit(
+                db,
+                now,
+                f"patient:{patient.id}",
+                "patient.timezone",
+                f"patient:{patient.id}",
+                timezone=zone,
+            )
+    ctx.wake()
+    return patient
+
+
+# A short list to choose from without typing; anyone else searches by city.
+COMMON_ZONES = (
+    "Europe/London",
+    "Europe/Paris",
+    "Europe/Madrid",
+    "Europe/Moscow",
+    "Asia/Dubai",
+    "Asia/Kolkata",
+    "America/New_York",
+    "America/Toronto",
+    "America/Mexico_City",
+)
+
+
+def search_zones(query: str, limit: int = 8) -> list[str]:
+    """Time zones whose city matches what the patient typed ("new york", "montréal")."""
+    wanted = _fold(query).replace(" ", "_")
+    if len(wanted) < 3:
+        return []
+    zones = sorted(
+        z for z in zoneinfo.available_timezones() if "/" in z and not z.startswith("Etc/")
+    )
+    exact = [z for z in zones if _fold(z.rsplit("/", 1)[1]) == wanted]
+    partial = [z for z in zones if wanted in _fold(z.rsplit("/", 1)[1]) and z not in exact]
+    return (exact + partial)[:limit]
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.strip().lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))

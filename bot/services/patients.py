@@ -63,11 +63,42 @@ async def add_patient(
     now = ctx.now()
     async with ctx.db.begin() as db:
         patient = Patient(
-            name=name, language=lang, timezone=zone, status=PatientStatus.INVITED, created_at=now
+            name=name,
+            language=lang,
+            is_language_set=language is not None,
+            timezone=zone,
+            status=PatientStatus.INVITED,
+            created_at=now,
         )
         db.add(patient)
         await db.flush()
         queries.add_audit(db, now, "cli", "patient.add", f"patient:{patient.id}")
+    return patient
+
+
+async def update_patient(
+    ctx: Context, ref: str, language: str | None = None, timezone: str | None = None
+) -> Patient:
+    """Staff change a patient's language or time zone; a new zone re-plans what is unsent."""
+    from bot.services.sessions import replan_patient
+
+    found = await find_patient(ctx, ref)
+    if language is not None and language not in ctx.i18n.languages:
+        shipped = ", ".join(ctx.i18n.languages)
+        raise BadInput(f"language {language!r} is not shipped (shipped: {shipped})")
+    if timezone is not None:
+        check_timezone(timezone)
+    now = ctx.now()
+    async with ctx.db.begin() as db:
+        patient = await db.get(Patient, found.id)
+        assert patient is not None
+        if language is not None:
+            patient.language, patient.is_language_set = language, True
+        if timezone is not None and timezone != patient.timezone:
+            patient.timezone = timezone
+            await replan_patient(db, ctx, patient, now)
+        queries.add_audit(db, now, "cli", "patient.update", f"patient:{patient.id}")
+    ctx.wake()
     return patient
 
 

@@ -69,7 +69,7 @@ async def test_severe_swelling_with_a_photo_reaches_staff_who_act_on_it(
         "swelling: severe",
         "my left cheek is puffy",
         "Session: face",
-        "h ago",
+        "hours ago",
     ):
         assert part in alert.text, part
     assert [b["text"] for b in alert.buttons] == ["Acknowledge", "Resolve"]

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from bot.db.models import MessageStatus
+from bot.handlers.registry import COMMANDS
 from bot.services import patients, sessions
 from tests.conftest import T0
 from tests.e2e.conftest import PATIENT, STAFF_CHAT, STRANGER, Harness
@@ -111,7 +112,7 @@ async def test_help_and_the_command_menu_come_from_one_table(harness: Harness) -
     ref = await new_patient(h)
     await h.join(ref)
     menu = h.standin.commands_for()
-    assert [c["command"] for c in menu] == ["checkin", "schedule", "stop", "resume", "help"]
+    assert [c["command"] for c in menu] == [c.name for c in COMMANDS]
     text = (await h.reply_to(PATIENT, "/help")).text
     for command in menu:
         assert f"/{command['command']} — {command['description']}" in text
@@ -124,7 +125,7 @@ async def test_schedule_stop_and_resume(harness: Harness) -> None:
     await sessions.add_session(h.ctx, ref, "face", T0 + dt.timedelta(days=4))
     await h.join(ref)
     schedule = (await h.reply_to(PATIENT, "/schedule")).text
-    assert "Coming up (your local time)" in schedule
+    assert "11 messages coming up (your local time)" in schedule
     assert "Thu 5 Mar, 10:00 — Reminder" in schedule  # the day before, 10:00 Paris time
     stopped = (await h.reply_to(PATIENT, "/stop")).text
     assert "won't send you any more" in stopped

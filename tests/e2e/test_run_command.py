@@ -9,6 +9,7 @@ import sys
 
 from bot.clock import ScaledClock
 from bot.config import Settings
+from bot.handlers.registry import COMMANDS
 from bot.services import patients
 from tests.conftest import TOKEN, make_context
 from tests.standin import StandIn
@@ -50,13 +51,7 @@ async def test_the_main_job_enrols_a_patient_and_stops_cleanly(
             standin.press(USER, consent.message_id, consent.buttons[0]["callback_data"])
             done = (await standin.wait_for_messages(USER, 2, timeout=10))[-1]
             assert "all set" in done.text
-            assert [c["command"] for c in standin.commands_for()] == [
-                "checkin",
-                "schedule",
-                "stop",
-                "resume",
-                "help",
-            ]
+            assert [c["command"] for c in standin.commands_for()] == [c.name for c in COMMANDS]
         finally:
             process.send_signal(signal.SIGTERM)
             _out, err = await asyncio.wait_for(process.communicate(), timeout=30)
