@@ -22,9 +22,10 @@ from bot.domain.protocol import ProtocolError, format_duration
 from bot.domain.triage import FLAGS, SYMPTOMS, Severity, assess
 from bot.domain.triage import Report as TriageReport
 from bot.errors import AftercareError, BadInput, ConfigError
+from bot.i18n import I18n
 from bot.services import checkins, escalations, patients, sessions, staff
 from bot.services.context import Context
-from bot.services.protocols import load_protocol_file, load_protocols
+from bot.services.protocols import load_protocol_file, load_protocols, missing_translations
 from bot.services.vocabulary import reason_text
 
 T = TypeVar("T")
@@ -414,10 +415,18 @@ def protocol_show(obj: dict[str, Any], treatment: str, as_json: bool) -> None:
 
 @protocol.command("check")
 @click.argument("file", type=click.Path(path_type=Path))
-def protocol_check(file: Path) -> None:
+@click.pass_obj
+def protocol_check(obj: dict[str, Any], file: Path) -> None:
     """Check a protocol file; its mistakes are named with the step and field."""
     p = load_protocol_file(file)
     click.echo(f"{file}: ok — {p.treatment}, {len(p.steps)} steps")
+    i18n = I18n.shipped(_settings(obj).default_language)
+    default = i18n.default
+    for step, langs in missing_translations(p, i18n).items():
+        click.echo(
+            f"  step {step!r}: no text in {', '.join(langs)} — those patients get the "
+            f"{default} text"
+        )
 
 
 # --- check-ins and escalations -----------------------------------------------------------------

@@ -27,6 +27,7 @@ Parsing refuses every mistake a clinic can make when editing the file, and says 
 the file, the step and the field.
 """
 
+import dataclasses
 import datetime as dt
 import difflib
 import enum
@@ -42,6 +43,7 @@ from bot.domain.triage import FLAGS, SYMPTOMS, Level, Severity, TriageRules
 # English, so the English text keeps that much headroom.
 MAX_TEXT_LENGTH: Final = 3500
 
+_LANGUAGE = re.compile(r"[a-z]{2,3}(?:_[A-Z]{2})?")
 _NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _DURATION = re.compile(r"(?P<sign>-)?(?:(?P<days>\d+)d)?(?:(?P<hours>\d+)h)?(?:(?P<minutes>\d+)m)?")
 _TIME_OF_DAY = re.compile(r"(\d{2}):(\d{2})")
@@ -184,6 +186,8 @@ class Step:
     text: str
     # check-in steps only: the time to answer before a reminder, and again before staff see it
     respond_within: dt.timedelta | None = None
+    # a clinic's own wording by language code; shipped protocols use the gettext catalogs
+    texts: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -205,8 +209,18 @@ class Protocol:
         raise KeyError(key)
 
 
+_STEP_FIELDS: Final = (
+    "key",
+    "kind",
+    "offset",
+    "window",
+    "useful_for",
+    "text",
+    "respond_within",
+    "texts",
+)
+
 _PROTOCOL_FIELDS: Final = ("treatment", "title", "restriction_days", "step", "triage")
-_STEP_FIELDS: Final = ("key", "kind", "offset", "window", "useful_for", "text", "respond_within")
 _TRIAGE_FIELDS: Final = (
     "worsening_levels",
     "severe",
@@ -323,7 +337,26 @@ def _parse_step(values: Mapping[str, object], source: str, number: int) -> Step:
             f"is {len(text)} characters long; the limit is {MAX_TEXT_LENGTH}, "
             "so that a translation still fits in one Telegram message",
         )
-    return Step(key, kind, offset, window, useful_for, text, respond_within)
+    texts = _parse_texts(table, values.get("texts"))
+    return Step(key, kind, offset, window, useful_for, text, respond_within, texts)
+
+
+def _parse_texts(table: "_Table", raw: object) -> dict[str, str]:
+    """`[step.texts]`: the step's text in other languages, by language code."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise table.error("texts", f"expected a table of language = text, got {_describe(raw)}")
+    texts: dict[str, str] = {}
+    for lang, value in raw.items():
+        if not _LANGUAGE.fullmatch(lang):
+            raise table.error(f"texts.{lang}", f"{lang!r} is not a language code like fr or pt_BR")
+        if not isinstance(value, str) or not value.strip():
+            raise table.error(f"texts.{lang}", "must be a non-empty text")
+        if len(value.strip()) > MAX_TEXT_LENGTH:
+            raise table.error(f"texts.{lang}", f"is longer than {MAX_TEXT_LENGTH} characters")
+        texts[lang] = value.strip()
+    return texts
 
 
 def _parse_triage(protocol: "_Table") -> TriageRules:

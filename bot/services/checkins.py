@@ -23,11 +23,13 @@ from bot.db.models import (
     TreatmentSession,
 )
 from bot.domain import triage
+from bot.domain.protocol import Step as ProtocolStep
 from bot.domain.triage import FLAGS, SYMPTOMS, Assessment, Level, Severity
 from bot.i18n import N_
 from bot.services import escalations
 from bot.services.context import Context
 from bot.services.ports import Buttons
+from bot.services.protocols import step_text
 from bot.services.vocabulary import (
     ADVICE,
     FLAG_DESCRIPTIONS,
@@ -65,12 +67,15 @@ def _t(ctx: Context, lang: str, msgid: str, **params: object) -> str:
 
 
 # --- the questions -----------------------------------------------------------------------------
-def question(ctx: Context, checkin: Checkin, patient: Patient) -> Screen:
-    """The current question of an open check-in, with its buttons."""
+def question(
+    ctx: Context, checkin: Checkin, patient: Patient, step: ProtocolStep | None = None
+) -> Screen:
+    """The current question of an open check-in, with its buttons; `step` is the protocol step
+    that asked it, for its wording of the first question."""
     lang, sign, ref = patient.language, ctx.signer.sign, checkin.id
     stage = checkin.stage
     if stage == CheckinStage.OVERALL:
-        text = _overall_text(ctx, checkin, patient)
+        text = _overall_text(ctx, patient, step)
         return Screen(
             text,
             [
@@ -137,11 +142,9 @@ def question(ctx: Context, checkin: Checkin, patient: Patient) -> Screen:
     raise ValueError(f"check-in {checkin.id} has no question at stage {stage}")
 
 
-def _overall_text(ctx: Context, checkin: Checkin, patient: Patient) -> str:
-    if checkin.step_key and checkin.session_id:
-        step_text = _step_text(ctx, checkin)
-        if step_text:
-            return _t(ctx, patient.language, step_text)
+def _overall_text(ctx: Context, patient: Patient, step: ProtocolStep | None) -> str:
+    if step is not None:
+        return step_text(ctx.i18n, step, patient.language, ctx.clinic.default_language)
     return _t(
         ctx,
         patient.language,
@@ -149,12 +152,15 @@ def _overall_text(ctx: Context, checkin: Checkin, patient: Patient) -> str:
     )
 
 
-def _step_text(ctx: Context, checkin: Checkin) -> str | None:
-    for protocol in ctx.protocols.values():
-        for step in protocol.steps:
-            if step.key == checkin.step_key and str(step.kind) == "checkin":
-                return step.text
-    return None
+async def step_of(db: AsyncSession, ctx: Context, checkin: Checkin) -> ProtocolStep | None:
+    """The protocol step that asked this check-in (None when the patient started it)."""
+    if checkin.step_key is None or checkin.session_id is None:
+        return None
+    session = await db.get(TreatmentSession, checkin.session_id)
+    protocol = ctx.protocols.get(session.treatment) if session else None
+    if protocol is None:
+        return None
+    return next((s for s in protocol.steps if s.key == checkin.step_key), None)
 
 
 def _current_symptom(checkin: Checkin) -> str | None:
@@ -168,6 +174,7 @@ async def open_for_step(
     """A scheduled check-in is about to be sent: its state row is opened with it."""
     respond_within = DEFAULT_RESPOND_WITHIN
     session = await db.get(TreatmentSession, row.session_id) if row.session_id else None
+    step = None
     if session is not None:
         protocol = ctx.protocols.get(session.treatment)
         if protocol is not None:
@@ -184,7 +191,7 @@ async def open_for_step(
         expires_at=now + 2 * respond_within,
     )
     row.checkin_id = checkin.id
-    return question(ctx, checkin, patient)
+    return question(ctx, checkin, patient, step)
 
 
 async def _open(
@@ -387,7 +394,8 @@ async def write(
                 checkin.photo_file_id = checkin.photo_file_id or photo
             lang = patient.language
             nudge = _t(ctx, lang, "Please answer with the buttons of the question, here again:")
-            return Step(send=[Screen(nudge), question(ctx, checkin, patient)])
+            asked = await step_of(db, ctx, checkin)
+            return Step(send=[Screen(nudge), question(ctx, checkin, patient, asked)])
         checkin.note = _joined(checkin.note, text)
         checkin.photo_file_id = checkin.photo_file_id or photo
         checkin.stage = CheckinStage.DONE
@@ -616,7 +624,7 @@ async def run_timers(ctx: Context) -> int:
             if checkin.expires_at <= now:
                 await _expire(db, ctx, checkin, patient, now)
             elif checkin.stage == CheckinStage.OVERALL:
-                _queue_reminder(db, ctx, checkin, patient, now)
+                await _queue_reminder(db, ctx, checkin, patient, now)
             else:
                 checkin.reminded_at = now  # they are answering: no reminder needed
     if changed:
@@ -624,11 +632,11 @@ async def run_timers(ctx: Context) -> int:
     return changed
 
 
-def _queue_reminder(
+async def _queue_reminder(
     db: AsyncSession, ctx: Context, checkin: Checkin, patient: Patient, now: dt.datetime
 ) -> None:
     checkin.reminded_at = now
-    screen = question(ctx, checkin, patient)
+    screen = question(ctx, checkin, patient, await step_of(db, ctx, checkin))
     text = _t(ctx, patient.language, "A gentle reminder: how is your skin doing?")
     db.add(
         ScheduledMessage(

@@ -40,6 +40,7 @@ from bot.services import checkins
 from bot.services.context import Context
 from bot.services.notices import CHASER_KINDS, patient_ref, queue_staff_notice
 from bot.services.ports import Buttons, Sender
+from bot.services.protocols import step_text
 
 log = logging.getLogger(__name__)
 
@@ -218,7 +219,8 @@ class Dispatcher:
         existing = await db.get(Checkin, row.checkin_id) if row.checkin_id else None
         if existing is not None and existing.status == CheckinStatus.OPEN:
             # a retry of the same question: the check-in it opened is still the one
-            screen = checkins.question(self.ctx, existing, patient)
+            step = await checkins.step_of(db, self.ctx, existing)
+            screen = checkins.question(self.ctx, existing, patient, step)
         else:
             screen = await checkins.open_for_step(db, self.ctx, row, patient, now)
         return dataclasses.replace(
@@ -268,7 +270,8 @@ class Dispatcher:
             step = protocol.step(row.step_key)
         except KeyError:
             return None
-        return self.ctx.i18n.t(patient.language, step.text)
+        clinic = self.ctx.clinic
+        return step_text(self.ctx.i18n, step, patient.language, clinic.default_language)
 
     async def _deliver(self, work: _Work) -> Tally:
         tally = Tally()

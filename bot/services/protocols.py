@@ -1,9 +1,11 @@
-"""Loading protocol files from disk: the ones shipped with the bot and a clinic's own."""
+"""Protocol files: loading the shipped ones and a clinic's own, and each step's words in a
+reader's language."""
 
 from pathlib import Path
 from typing import Final
 
-from bot.domain.protocol import Protocol, ProtocolError, parse_protocol
+from bot.domain.protocol import Protocol, ProtocolError, Step, parse_protocol
+from bot.i18n import I18n
 
 # Next to the code, so it is found in a checkout and in an installed (unzipped) package alike;
 # pyproject.toml ships bot/protocols/*.toml as package data.
@@ -53,3 +55,29 @@ def _load_dir(directory: Path) -> dict[str, Protocol]:
             )
         found[protocol.treatment] = protocol
     return found
+
+
+def step_text(i18n: I18n, step: Step, lang: str, default_lang: str) -> str:
+    """A step's words for one reader: the clinic's own text in that language, else the shipped
+    translation, else the clinic's default language."""
+    if lang in step.texts:
+        return step.texts[lang]
+    if i18n.has(lang, step.text):
+        return i18n.t(lang, step.text)
+    if default_lang in step.texts:
+        return step.texts[default_lang]
+    return i18n.t(default_lang, step.text)
+
+
+def missing_translations(protocol: Protocol, i18n: I18n) -> dict[str, list[str]]:
+    """Per step, the shipped languages with neither a clinic text nor a catalog translation."""
+    missing: dict[str, list[str]] = {}
+    for step in protocol.steps:
+        langs = [
+            lang
+            for lang in i18n.languages
+            if lang not in step.texts and not i18n.has(lang, step.text)
+        ]
+        if langs:
+            missing[step.key] = langs
+    return missing
