@@ -31,6 +31,14 @@ ZONE = "Europe/Paris"
 # next-session reminder about ten days after it) plays out in about half a minute.
 DEFAULT_SPEED = 50_000.0
 REAL_TIME_LIMIT = 55.0
+# What the demo patient writes at her first check-in, as a patient would, in her language.
+PATIENT_WORDS = {
+    "en": "It is quite puffy this evening, is that normal?",
+    "fr": "C'est assez gonflé ce soir, est-ce normal ?",
+    "es": "Esta noche está bastante hinchado, ¿es normal?",
+    "ru": "Вечером довольно сильный отёк, это нормально?",
+    "ar": "المنطقة منتفخة قليلاً هذا المساء، هل هذا طبيعي؟",
+}
 
 
 def _start_of_demo(zone: ZoneInfo) -> dt.datetime:
@@ -104,7 +112,7 @@ async def _journey(
     )
     click.echo(f"Invite link printed for the clinic: {link.link}\n")
     token = link.link.split("start=", 1)[1]
-    people = _People(standin, clock, ctx)
+    people = _People(standin, clock, ctx, language)
     standin.send_text(PATIENT_USER_ID, f"/start {token}")
     consent = (await standin.wait_for_messages(PATIENT_USER_ID, 1, timeout=15))[0]
     await people.tap(PATIENT_USER_ID, consent, consent.buttons[0]["text"])
@@ -121,17 +129,19 @@ async def _journey(
         if time.monotonic() - started > REAL_TIME_LIMIT:
             click.echo("(demo stopped at its time limit before the plan finished)")
             return
-        question = _unanswered_checkin(standin, answered)
+        question = _unanswered_checkin(standin, answered, people.label("I have symptoms"))
         if question is not None:
             answered.add(question.message_id)
             await people.answer(question, first=len(answered) == 1)
         await asyncio.sleep(0.02)
 
 
-def _unanswered_checkin(standin: StandIn, answered: set[int]) -> SentMessage | None:
+def _unanswered_checkin(
+    standin: StandIn, answered: set[int], symptoms_label: str
+) -> SentMessage | None:
     for message in standin.sent_to(PATIENT_USER_ID):
         texts = [b.get("text") for b in message.buttons]
-        if "I have symptoms" in texts and message.message_id not in answered:
+        if symptoms_label in texts and message.message_id not in answered:
             return message
     return None
 
@@ -143,8 +153,12 @@ class _People:
     # minutes rather than hours between their taps.
     TYPING_SPEED = 60.0
 
-    def __init__(self, standin: StandIn, clock: ScaledClock, ctx: Context) -> None:
-        self.standin, self.clock, self.ctx = standin, clock, ctx
+    def __init__(self, standin: StandIn, clock: ScaledClock, ctx: Context, language: str) -> None:
+        self.standin, self.clock, self.ctx, self.language = standin, clock, ctx, language
+
+    def label(self, msgid: str) -> str:
+        """A button's label as the patient sees it, in their language."""
+        return self.ctx.i18n.t(self.language, msgid)
 
     async def tap(
         self, user_id: int, message: SentMessage, button: str, chat_id: int | None = None
@@ -161,17 +175,17 @@ class _People:
 
     async def answer(self, question: SentMessage, *, first: bool) -> None:
         if not first:
-            await self.tap(PATIENT_USER_ID, question, "All good")
+            await self.tap(PATIENT_USER_ID, question, self.label("All good"))
             return
         fast = self.clock.speed
         self.clock.set_speed(self.TYPING_SPEED)
         self.ctx.wake()
         s, me = self.standin, PATIENT_USER_ID
-        await self.tap(me, question, "I have symptoms")
+        await self.tap(me, question, self.label("I have symptoms"))
         for button in ("Swelling", "Done", "Severe", "None of these"):
-            await self.tap(me, self.latest(me), button)
+            await self.tap(me, self.latest(me), self.label(button))
         before = len(s.sent_to(me))
-        s.send_text(me, "It is quite puffy this evening, is that normal?")
+        s.send_text(me, PATIENT_WORDS.get(self.language, PATIENT_WORDS["en"]))
         await s.wait_for_messages(me, before + 1, timeout=15)
         await s.wait_for(lambda: any(m.buttons for m in s.sent_to(STAFF_CHAT_ID)), timeout=15)
         alert = next(m for m in s.sent_to(STAFF_CHAT_ID) if m.buttons)

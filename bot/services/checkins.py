@@ -612,10 +612,15 @@ async def run_timers(ctx: Context) -> int:
     now = ctx.now()
     changed = 0
     async with ctx.db.begin() as db:
-        stmt = select(Checkin).where(
-            Checkin.status == CheckinStatus.OPEN,
-            ((Checkin.remind_at <= now) & Checkin.reminded_at.is_(None))
-            | (Checkin.expires_at <= now),
+        stmt = (
+            select(Checkin)
+            .where(
+                Checkin.status == CheckinStatus.OPEN,
+                ((Checkin.remind_at <= now) & Checkin.reminded_at.is_(None))
+                | (Checkin.expires_at <= now),
+            )
+            # two wake-ups (or two processes) at once: each timer fires once
+            .with_for_update(skip_locked=True)
         )
         for checkin in (await db.execute(stmt)).scalars().all():
             patient = await db.get(Patient, checkin.patient_id)

@@ -538,10 +538,13 @@ async def run_timers(ctx: Context) -> int:
         due = (
             (
                 await db.execute(
-                    select(Escalation).where(
+                    select(Escalation)
+                    .where(
                         Escalation.status == EscalationStatus.OPEN,
                         Escalation.next_reminder_at <= now,
                     )
+                    # two wake-ups (or two processes) at once: each round is taken once
+                    .with_for_update(skip_locked=True)
                 )
             )
             .scalars()
