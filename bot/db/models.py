@@ -246,6 +246,8 @@ class Checkin(Base):
     photo_file_id: Mapped[str | None] = mapped_column(String(200))
     # the Telegram message carrying the current question's buttons
     message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # the last update that moved it on: an update handled again after a crash is not re-applied
+    last_update_id: Mapped[int | None] = mapped_column(BigInteger)
     opened_at: Mapped[dt.datetime]
     remind_at: Mapped[dt.datetime | None]
     reminded_at: Mapped[dt.datetime | None]

@@ -37,7 +37,9 @@ async def press(update: Update, context: AppContext) -> None:
     if payload is None:
         await stray_button(update, context)
         return
-    step = await checkins.press(ctx, query.from_user.id, payload.action, payload.ref)
+    step = await checkins.press(
+        ctx, query.from_user.id, payload.action, payload.ref, update.update_id
+    )
     await query.answer(step.notice)
     await show(update, ctx, step)
 

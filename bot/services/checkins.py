@@ -278,7 +278,13 @@ _STAGE_OF = {
 }
 
 
-async def press(ctx: Context, telegram_user_id: int, action: str, checkin_id: int) -> Step:
+async def press(
+    ctx: Context,
+    telegram_user_id: int,
+    action: str,
+    checkin_id: int,
+    update_id: int | None = None,
+) -> Step:
     """One button press. Checked against who pressed it and the check-in's current state: a
     press from someone else, on a closed check-in, or for a question already answered changes
     nothing."""
@@ -310,6 +316,9 @@ async def press(ctx: Context, telegram_user_id: int, action: str, checkin_id: in
                     )
                 ],
             )
+        if update_id is not None and (checkin.last_update_id or -1) >= update_id:
+            return Step()  # this very press was applied before a restart
+        checkin.last_update_id = update_id if update_id is not None else checkin.last_update_id
         prefix, _, value = action.partition(".")
         if _STAGE_OF.get(prefix) != checkin.stage:
             return Step(notice=_t(ctx, lang, "That question has already been answered."))

@@ -1,0 +1,77 @@
+"""The check-in state machine: each press checked, each update applied once."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from bot.db.models import Checkin, CheckinStage, CheckinStatus, Report
+from bot.services import checkins
+from bot.services.context import Context
+from tests.conftest import T0
+from tests.services.helpers import active_patient, with_session
+
+USER, OTHER = 5501, 5502
+
+
+async def the_checkin(ctx: Context) -> Checkin:
+    async with ctx.db() as db:
+        return (await db.execute(select(Checkin))).scalar_one()
+
+
+async def test_an_update_handled_again_after_a_restart_is_not_applied_twice(ctx: Context) -> None:
+    await active_patient(ctx, USER)
+    started = await checkins.start(ctx, USER)
+    assert started is not None and started.checkin_id is not None
+    cid = started.checkin_id
+    await checkins.press(ctx, USER, "co.s", cid, update_id=10)
+    await checkins.press(ctx, USER, "cs.0", cid, update_id=11)
+    assert (await the_checkin(ctx)).symptoms == ["redness"]
+    again = await checkins.press(ctx, USER, "cs.0", cid, update_id=11)  # the same update
+    assert again.edit is None and again.notice is None
+    assert (await the_checkin(ctx)).symptoms == ["redness"]
+    await checkins.press(ctx, USER, "cs.0", cid, update_id=12)  # a new press toggles it off
+    assert (await the_checkin(ctx)).symptoms == []
+
+
+async def test_done_without_a_symptom_is_refused_and_nothing_moves(ctx: Context) -> None:
+    await active_patient(ctx, USER)
+    started = await checkins.start(ctx, USER)
+    assert started is not None and started.checkin_id is not None
+    await checkins.press(ctx, USER, "co.s", started.checkin_id)
+    step = await checkins.press(ctx, USER, "cs.d", started.checkin_id)
+    assert step.notice and "at least one" in step.notice
+    assert (await the_checkin(ctx)).stage == CheckinStage.SYMPTOMS
+
+
+async def test_someone_elses_press_changes_nothing(ctx: Context) -> None:
+    await active_patient(ctx, USER)
+    await active_patient(ctx, OTHER, name="Other")
+    started = await checkins.start(ctx, USER)
+    assert started is not None and started.checkin_id is not None
+    step = await checkins.press(ctx, OTHER, "co.g", started.checkin_id)
+    assert step.notice == "This button is not for you."
+    assert (await the_checkin(ctx)).status == CheckinStatus.OPEN
+
+
+async def test_severities_are_asked_one_symptom_at_a_time_in_order(ctx: Context) -> None:
+    patient = await active_patient(ctx, USER)
+    await with_session(ctx, patient, T0 - dt.timedelta(hours=20))
+    started = await checkins.start(ctx, USER)
+    assert started is not None and started.checkin_id is not None
+    cid = started.checkin_id
+    for action in ("co.s", "cs.1", "cs.2", "cs.d"):
+        step = await checkins.press(ctx, USER, action, cid)
+    assert step.edit is not None and "swelling" in step.edit.text
+    step = await checkins.press(ctx, USER, "cv.2", cid)
+    assert step.edit is not None and "bruising" in step.edit.text
+    await checkins.press(ctx, USER, "cv.1", cid)
+    await checkins.press(ctx, USER, "cf.n", cid)
+    final = await checkins.write(ctx, USER, "a little sore", None)
+    assert final is not None and final.answered
+    async with ctx.db() as db:
+        report = (await db.execute(select(Report))).scalar_one()
+    assert report.symptoms == {"swelling": 2, "bruising": 1}
+    assert report.note == "a little sore" and report.level == "expected"
+    assert report.hours_since == 20.0
