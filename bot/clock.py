@@ -16,6 +16,10 @@ class Clock(Protocol):
         """How many real seconds a span of simulated seconds takes on this clock."""
         ...
 
+    def simulated_seconds(self, real: float) -> float:
+        """How many simulated seconds pass in a span of real seconds."""
+        ...
+
 
 class ScaledClock:
     """UTC time that runs `speed` simulated seconds per real second from a chosen origin."""
@@ -31,6 +35,9 @@ class ScaledClock:
 
     def real_seconds(self, simulated: float) -> float:
         return simulated / self.speed
+
+    def simulated_seconds(self, real: float) -> float:
+        return real * self.speed
 
     def set_speed(self, speed: float) -> None:
         """Changes pace from now on (the demo slows down while people are typing)."""
@@ -59,3 +66,6 @@ class FrozenClock:
 
     def real_seconds(self, simulated: float) -> float:
         return simulated
+
+    def simulated_seconds(self, real: float) -> float:
+        return real

@@ -11,6 +11,7 @@ from jobs import dispatch
 # name → (callback, interval in real seconds)
 JOBS = {
     "dispatch-tick": (dispatch.dispatch, dispatch.TICK_SECONDS),
+    "watchdog": (dispatch.watchdog, 60.0),
 }
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from telegram.ext import CallbackContext, ExtBot, JobQueue
 
-from bot.services import checkins, escalations
+from bot.services import checkins, escalations, health
 from bot.services.dispatch import Dispatcher
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,7 @@ async def dispatch(context: AnyContext) -> None:
     await checkins.run_timers(dispatcher.ctx)
     await escalations.run_timers(dispatcher.ctx)
     tally = await dispatcher.dispatch_due()
+    await health.beat(dispatcher.ctx, "dispatcher", sent=tally.sent, failed=tally.failed)
     if tally.sent or tally.failed or tally.retried or tally.uncertain:
         log.info("dispatch: %s", tally)
     assert context.job_queue is not None
@@ -65,3 +66,13 @@ async def schedule_next(job_queue: JobQueue[Any], dispatcher: Dispatcher) -> Non
 def wake(job_queue: JobQueue[Any]) -> None:
     """New work may be due now (a session planned, a patient consented)."""
     job_queue.run_once(dispatch, when=0, name=WAKE, job_kwargs=JOB_KWARGS)
+
+
+async def watchdog(context: AnyContext) -> None:
+    """Rows a dead process left mid-send are settled after their lease; staff hear when sending
+    or escalation timers fall behind."""
+    dispatcher = _dispatcher(context)
+    recovered = await dispatcher.recover()
+    if recovered:
+        log.warning("%s messages were left mid-send by a stopped process", recovered)
+    await health.watchdog(dispatcher.ctx)

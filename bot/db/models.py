@@ -367,3 +367,24 @@ class StartAttempt(Base):
     failures: Mapped[int] = mapped_column(Integer)
     last_failed_at: Mapped[dt.datetime]
     blocked_until: Mapped[dt.datetime | None]
+
+
+class Lease(Base):
+    """Work only one process may do at a time (polling Telegram), held for a while and renewed;
+    when the holder dies the lease runs out and another process takes over."""
+
+    __tablename__ = "lease"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[dt.datetime]
+
+
+class Heartbeat(Base):
+    """When each part last ran, for `aftercare status` and the watchdog."""
+
+    __tablename__ = "heartbeat"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    at: Mapped[dt.datetime]
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -22,7 +22,7 @@ from bot.db.models import (
 
 # Rows a worker may send now: staff notices always, patient messages only to active patients
 # (invited, paused, stopped and unreachable patients' messages are held).
-_SENDABLE = or_(
+SENDABLE = or_(
     ScheduledMessage.audience == Audience.STAFF,
     ScheduledMessage.patient_id.in_(
         select(Patient.id).where(Patient.status == PatientStatus.ACTIVE)
@@ -104,7 +104,7 @@ async def claim_due(db: AsyncSession, now: dt.datetime, limit: int) -> list[int]
         .where(
             ScheduledMessage.status == MessageStatus.PENDING,
             ScheduledMessage.due_at <= now,
-            _SENDABLE,
+            SENDABLE,
         )
         .order_by(ScheduledMessage.due_at, ScheduledMessage.id)
         .limit(limit)
@@ -128,7 +128,7 @@ async def claim_due(db: AsyncSession, now: dt.datetime, limit: int) -> list[int]
 async def next_due_at(db: AsyncSession) -> dt.datetime | None:
     stmt = (
         select(ScheduledMessage.due_at)
-        .where(ScheduledMessage.status == MessageStatus.PENDING, _SENDABLE)
+        .where(ScheduledMessage.status == MessageStatus.PENDING, SENDABLE)
         .order_by(ScheduledMessage.due_at)
         .limit(1)
     )

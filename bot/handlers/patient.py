@@ -42,7 +42,7 @@ _CONSENT_ANSWERS = {
     ),
     ConsentOutcome.ALREADY_LINKED: N_("You're already connected. Send /help to see what I can do."),
 }
-_KIND_LABELS = {"tip": N_("Care tip"), "reminder": N_("Reminder")}
+_KIND_LABELS = {"tip": N_("Care tip"), "reminder": N_("Reminder"), "checkin": N_("Check-in")}
 
 
 def _telegram_language(update: Update) -> str | None:

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import datetime as dt
 import logging
+import os
+import secrets
+import socket
 from typing import Any
 
 from telegram import Update
@@ -11,12 +16,15 @@ from telegram.error import NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application
 
 from bot.handlers.common import ctx_of
-from bot.services import inbox
+from bot.services import health, inbox
 
 log = logging.getLogger(__name__)
 
 AnyApp = Application[Any, Any, Any, Any, Any, Any]
-POLL_TIMEOUT = 10  # seconds Telegram holds getUpdates open when there is nothing to say
+POLL_TIMEOUT = 10
+POLLER_LEASE = "poller"
+# real seconds; renewed before every getUpdates, which holds at most POLL_TIMEOUT seconds
+LEASE_SECONDS = 30.0  # seconds Telegram holds getUpdates open when there is nothing to say
 
 
 async def handle_stored(application: AnyApp) -> int:
@@ -40,31 +48,45 @@ async def handle_stored(application: AnyApp) -> int:
 
 async def poll_forever(application: AnyApp, timeout: int = POLL_TIMEOUT) -> None:
     """Runs until cancelled. A crash between storing and handling loses nothing: the stored
-    updates are handled on the next start, and Telegram is only told after they were stored."""
+    updates are handled on the next start, and Telegram is only told after they were stored.
+    With several processes on one database, only the holder of the poller lease polls (Telegram
+    allows one getUpdates at a time); another takes over when its lease runs out."""
     ctx = ctx_of(application.bot_data)
-    last = await inbox.last_update_id(ctx)
-    offset = last + 1 if last is not None else None
-    await handle_stored(application)
+    holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
     failures = 0
-    while True:
-        try:
-            updates = await application.bot.get_updates(
-                offset=offset,
-                timeout=timeout,
-                read_timeout=timeout + 10,
-                allowed_updates=Update.ALL_TYPES,
-            )
-            failures = 0
-        except RetryAfter as err:
-            await asyncio.sleep(float(err.retry_after if isinstance(err.retry_after, int) else 5))
-            continue
-        except (NetworkError, TelegramError) as err:
-            failures += 1
-            log.warning("getUpdates failed (%s); retrying", type(err).__name__)
-            await asyncio.sleep(min(2.0**failures, 30.0))
-            continue
-        if not updates:
-            continue
-        await inbox.store(ctx, [u.to_dict() for u in updates])
-        offset = updates[-1].update_id + 1
-        await handle_stored(application)
+    try:
+        while True:
+            if not await health.take_lease(ctx, POLLER_LEASE, holder, LEASE_SECONDS):
+                await asyncio.sleep(LEASE_SECONDS / 3)
+                continue
+            last = await inbox.last_update_id(ctx)
+            offset = last + 1 if last is not None else None
+            await handle_stored(application)
+            try:
+                updates = await application.bot.get_updates(
+                    offset=offset,
+                    timeout=timeout,
+                    read_timeout=timeout + 10,
+                    allowed_updates=Update.ALL_TYPES,
+                )
+                failures = 0
+            except RetryAfter as err:
+                await asyncio.sleep(_seconds(err.retry_after))
+                continue
+            except (NetworkError, TelegramError) as err:
+                failures += 1
+                log.warning("getUpdates failed (%s); retrying", type(err).__name__)
+                await asyncio.sleep(min(2.0**failures, 30.0))
+                continue
+            if updates:
+                await inbox.store(ctx, [u.to_dict() for u in updates])
+                await handle_stored(application)
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.shield(health.release_lease(ctx, POLLER_LEASE, holder))
+
+
+def _seconds(value: object) -> float:
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    return float(value) if isinstance(value, int | float) else 5.0

@@ -16,12 +16,17 @@ NOTICE_USEFUL_FOR = dt.timedelta(days=7)
 
 
 def queue_staff_notice(
-    db: AsyncSession, ctx: Context, patient: Patient, kind: str, text: str, now: dt.datetime
+    db: AsyncSession,
+    ctx: Context,
+    patient: Patient | None,
+    kind: str,
+    text: str,
+    now: dt.datetime,
 ) -> ScheduledMessage:
     row = ScheduledMessage(
         audience=Audience.STAFF,
         session_id=None,
-        patient_id=patient.id,
+        patient_id=patient.id if patient else None,
         chat_id=ctx.clinic.staff_chat_id,
         body=text,
         step_key=f"staff:{kind}",

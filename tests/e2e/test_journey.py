@@ -125,7 +125,7 @@ async def test_schedule_stop_and_resume(harness: Harness) -> None:
     await sessions.add_session(h.ctx, ref, "face", T0 + dt.timedelta(days=4))
     await h.join(ref)
     schedule = (await h.reply_to(PATIENT, "/schedule")).text
-    assert "11 messages coming up (your local time)" in schedule
+    assert "10 messages coming up (your local time)" in schedule  # the next ten
     assert "Thu 5 Mar, 10:00 — Reminder" in schedule  # the day before, 10:00 Paris time
     stopped = (await h.reply_to(PATIENT, "/stop")).text
     assert "won't send you any more" in stopped

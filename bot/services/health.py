@@ -1,0 +1,153 @@
+"""Health: leases for one-process-at-a-time work, heartbeats, `aftercare status`, the watchdog."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from bot.db import queries
+from bot.db.models import (
+    Escalation,
+    EscalationStatus,
+    Heartbeat,
+    Lease,
+    MessageStatus,
+    ScheduledMessage,
+)
+from bot.services.context import Context
+from bot.services.notices import queue_staff_notice
+
+# Falling this far behind is a problem staff must hear about (a stalled dispatcher, a backlog).
+BEHIND = dt.timedelta(minutes=5)
+# The watchdog tells staff at most this often about the same trouble.
+ALERT_EVERY = dt.timedelta(hours=1)
+
+
+async def take_lease(ctx: Context, name: str, holder: str, real_seconds: float) -> bool:
+    """Takes or renews the lease `name` for `holder`; False while another holder has it."""
+    now = ctx.now()
+    until = now + dt.timedelta(seconds=ctx.clock.simulated_seconds(real_seconds))
+    try:
+        async with ctx.db.begin() as db:
+            lease = await db.get(Lease, name, with_for_update=True)
+            if lease is None:
+                db.add(Lease(name=name, holder=holder, expires_at=until))
+                return True
+            if lease.holder != holder and lease.expires_at > now:
+                return False
+            lease.holder, lease.expires_at = holder, until
+            return True
+    except IntegrityError:
+        return False  # another process created it at the same moment: it holds it
+
+
+async def release_lease(ctx: Context, name: str, holder: str) -> None:
+    async with ctx.db.begin() as db:
+        lease = await db.get(Lease, name, with_for_update=True)
+        if lease is not None and lease.holder == holder:
+            await db.delete(lease)
+
+
+async def beat(ctx: Context, name: str, **detail: object) -> None:
+    now = ctx.now()
+    try:
+        async with ctx.db.begin() as db:
+            row = await db.get(Heartbeat, name, with_for_update=True)
+            if row is None:
+                db.add(Heartbeat(name=name, at=now, detail=detail))
+            else:
+                row.at, row.detail = now, detail
+    except IntegrityError:
+        return  # two processes beat at once: either beat says the same
+
+
+@dataclass
+class Health:
+    backlog: int
+    oldest_due_at: dt.datetime | None
+    uncertain: int
+    failed: int
+    last_dispatch_at: dt.datetime | None
+    overdue_escalations: int
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def healthy(self) -> bool:
+        return not self.problems
+
+
+async def check(ctx: Context) -> Health:
+    now = ctx.now()
+    async with ctx.db() as db:
+        due = select(func.count(), func.min(ScheduledMessage.due_at)).where(
+            ScheduledMessage.status == MessageStatus.PENDING,
+            ScheduledMessage.due_at <= now,
+            queries.SENDABLE,
+        )
+        backlog, oldest = (await db.execute(due)).one()
+        counts = dict(
+            (
+                await db.execute(
+                    select(ScheduledMessage.status, func.count())
+                    .where(
+                        ScheduledMessage.status.in_([MessageStatus.UNCERTAIN, MessageStatus.FAILED])
+                    )
+                    .group_by(ScheduledMessage.status)
+                )
+            )
+            .tuples()
+            .all()
+        )
+        beat_row = await db.get(Heartbeat, "dispatcher")
+        overdue = (
+            await db.execute(
+                select(func.count()).where(
+                    Escalation.status == EscalationStatus.OPEN,
+                    Escalation.next_reminder_at <= now - BEHIND,
+                )
+            )
+        ).scalar_one()
+    health = Health(
+        backlog=int(backlog),
+        oldest_due_at=oldest,
+        uncertain=int(counts.get(MessageStatus.UNCERTAIN, 0)),
+        failed=int(counts.get(MessageStatus.FAILED, 0)),
+        last_dispatch_at=beat_row.at if beat_row else None,
+        overdue_escalations=int(overdue),
+    )
+    if oldest is not None and now - oldest > BEHIND:
+        minutes = int((now - oldest).total_seconds() // 60)
+        health.problems.append(f"{backlog} due messages, the oldest {minutes} min late")
+    if backlog and (health.last_dispatch_at is None or now - health.last_dispatch_at > BEHIND):
+        health.problems.append("the dispatcher has not run for over 5 minutes")
+    if overdue:
+        health.problems.append(f"{overdue} escalation reminders are over 5 minutes late")
+    return health
+
+
+async def watchdog(ctx: Context) -> Health:
+    """Tells staff when sending or escalation timers fall behind (at most hourly)."""
+    health = await check(ctx)
+    if health.healthy:
+        return health
+    now = ctx.now()
+    async with ctx.db.begin() as db:
+        last = await db.get(Heartbeat, "watchdog-alert", with_for_update=True)
+        if last is not None and now - last.at < ALERT_EVERY:
+            return health
+        text = ctx.i18n.t(
+            ctx.clinic.staff_language,
+            "⚠️ The aftercare bot is falling behind: {problems}. Patients may not get their "
+            "messages on time; please check the server.",
+            problems="; ".join(health.problems),
+        )
+        queue_staff_notice(db, ctx, None, "watchdog", text, now)
+        if last is None:
+            db.add(Heartbeat(name="watchdog-alert", at=now, detail={}))
+        else:
+            last.at = now
+    ctx.wake()
+    return health
