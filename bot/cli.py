@@ -23,7 +23,7 @@ from bot.domain.triage import FLAGS, SYMPTOMS, Severity, assess
 from bot.domain.triage import Report as TriageReport
 from bot.errors import AftercareError, BadInput, ConfigError
 from bot.i18n import I18n
-from bot.services import checkins, escalations, patients, sessions, staff
+from bot.services import checkins, escalations, health, patients, sessions, staff
 from bot.services.context import Context
 from bot.services.protocols import load_protocol_file, load_protocols, missing_translations
 from bot.services.vocabulary import reason_text
@@ -539,6 +539,33 @@ def checkins_command(obj: dict[str, Any], as_json: bool) -> None:
 
     rows = _with_context(obj, work)
     _emit(as_json, rows, ("id", "patient", "name", "step", "asked_at", "closed_at"))
+
+
+@cli.command("status")
+@JSON_FLAG
+@click.pass_obj
+def status_command(obj: dict[str, Any], as_json: bool) -> None:
+    """Health: backlog, oldest due message, uncertain and failed counts, last dispatcher run.
+    Exits 3 when unhealthy, for monitoring."""
+    found = _with_context(obj, health.check)
+    data = {
+        "healthy": found.healthy,
+        "backlog": found.backlog,
+        "oldest_due_at": _iso(found.oldest_due_at),
+        "uncertain": found.uncertain,
+        "failed": found.failed,
+        "last_dispatch_at": _iso(found.last_dispatch_at),
+        "overdue_escalations": found.overdue_escalations,
+        "problems": found.problems,
+    }
+    if as_json:
+        _emit(True, data, ())
+    else:
+        for key, value in data.items():
+            shown = "; ".join(value) if isinstance(value, list) else value
+            click.echo(f"{key:20} {'-' if shown in (None, '') else shown}")
+    if not found.healthy:
+        raise click.exceptions.Exit(3)
 
 
 # --- running ------------------------------------------------------------------------------------

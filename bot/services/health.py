@@ -88,19 +88,12 @@ async def check(ctx: Context) -> Health:
             queries.SENDABLE,
         )
         backlog, oldest = (await db.execute(due)).one()
-        counts = dict(
-            (
-                await db.execute(
-                    select(ScheduledMessage.status, func.count())
-                    .where(
-                        ScheduledMessage.status.in_([MessageStatus.UNCERTAIN, MessageStatus.FAILED])
-                    )
-                    .group_by(ScheduledMessage.status)
-                )
-            )
-            .tuples()
-            .all()
+        by_status = (
+            select(ScheduledMessage.status, func.count())
+            .where(ScheduledMessage.status.in_([MessageStatus.UNCERTAIN, MessageStatus.FAILED]))
+            .group_by(ScheduledMessage.status)
         )
+        counts = {status: int(n) for status, n in (await db.execute(by_status)).all()}
         beat_row = await db.get(Heartbeat, "dispatcher")
         overdue = (
             await db.execute(
@@ -121,7 +114,9 @@ async def check(ctx: Context) -> Health:
     if oldest is not None and now - oldest > BEHIND:
         minutes = int((now - oldest).total_seconds() // 60)
         health.problems.append(f"{backlog} due messages, the oldest {minutes} min late")
-    if backlog and (health.last_dispatch_at is None or now - health.last_dispatch_at > BEHIND):
+    stalled = health.last_dispatch_at is None or now - health.last_dispatch_at > BEHIND
+    # a message due this very minute is not a stall: the dispatcher may be on its way
+    if stalled and oldest is not None and now - oldest > dt.timedelta(minutes=1):
         health.problems.append("the dispatcher has not run for over 5 minutes")
     if overdue:
         health.problems.append(f"{overdue} escalation reminders are over 5 minutes late")

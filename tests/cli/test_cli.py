@@ -298,3 +298,10 @@ def test_escalations_and_unanswered_checkins_are_listed(
         capsys, "staff", "add", "9", "--name", "Dr Who", "--role", "clinician", "--not-on-call"
     )
     assert isinstance(member, dict) and member["on_call"] is False
+
+
+def test_status_is_healthy_on_an_empty_database(
+    cli_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = ok_json(capsys, "status")
+    assert isinstance(data, dict) and data["healthy"] is True and data["backlog"] == 0
