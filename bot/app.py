@@ -124,14 +124,16 @@ def build_application(settings: Settings, token: str, ctx: Context) -> AnyApp:
             )
         )
         .get_updates_request(HTTPXRequest(connection_pool_size=2, read_timeout=30))
-        .rate_limiter(Pacing(RateLimiter(clock=ctx.clock)))
+        .rate_limiter(Pacing(RateLimiter(per_second=settings.send_rate, clock=ctx.clock)))
         .build()
     )
     for handler in registry.handlers():
         application.add_handler(handler)
     application.add_error_handler(_log_error)
     application.bot_data["ctx"] = ctx
-    application.bot_data["dispatcher"] = Dispatcher(ctx, TelegramSender(application.bot))
+    # claim about a second's worth of sends at a time: few rows are "sending" if the process dies
+    batch = min(64, max(8, settings.send_rate))
+    application.bot_data["dispatcher"] = Dispatcher(ctx, TelegramSender(application.bot), batch)
     job_queue = application.job_queue
     assert job_queue is not None
     ctx.wake = lambda: dispatch_job.wake(job_queue)

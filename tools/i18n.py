@@ -16,7 +16,7 @@ from babel.messages.pofile import read_po, write_po
 ROOT = Path(__file__).resolve().parents[1]
 LOCALES = ROOT / "locales"
 POT = LOCALES / "messages.pot"
-KEYWORDS = ["-k", "t:2", "-k", "nt:2,3", "-k", "N_"]
+KEYWORDS = ["-k", "t:2", "-k", "nt:2,3", "-k", "N_", "-k", "_pt:3", "-k", "_st:2"]
 PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
 
 

@@ -160,3 +160,26 @@ async def upcoming_for_patient(
         .limit(limit)
     )
     return (await db.execute(stmt)).scalars().all()
+
+
+async def load_for_sending(db: AsyncSession, ids: Sequence[int]) -> list[object]:
+    """Loads a batch of outbox rows with their patients and sessions in three queries, so the
+    per-row look-ups that follow come from the session's identity map (which holds objects only
+    while something refers to them: keep the returned list until the batch is done)."""
+    if not ids:
+        return []
+    rows = (
+        (await db.execute(select(ScheduledMessage).where(ScheduledMessage.id.in_(ids))))
+        .scalars()
+        .all()
+    )
+    patient_ids = {r.patient_id for r in rows if r.patient_id is not None}
+    session_ids = {r.session_id for r in rows if r.session_id is not None}
+    loaded: list[object] = list(rows)
+    if patient_ids:
+        stmt = select(Patient).where(Patient.id.in_(patient_ids))
+        loaded += (await db.execute(stmt)).scalars().all()
+    if session_ids:
+        stmt2 = select(TreatmentSession).where(TreatmentSession.id.in_(session_ids))
+        loaded += (await db.execute(stmt2)).scalars().all()
+    return loaded

@@ -62,7 +62,7 @@ class Step:
     answered: bool = False  # what the patient wrote answered the open question
 
 
-def _t(ctx: Context, lang: str, msgid: str, **params: object) -> str:
+def _pt(ctx: Context, lang: str, msgid: str, **params: object) -> str:
     return ctx.i18n.t(lang, msgid, **params)
 
 
@@ -80,8 +80,8 @@ def question(
             text,
             [
                 [
-                    (_t(ctx, lang, "All good"), sign("co.g", ref)),
-                    (_t(ctx, lang, "I have symptoms"), sign("co.s", ref)),
+                    (_pt(ctx, lang, "All good"), sign("co.g", ref)),
+                    (_pt(ctx, lang, "I have symptoms"), sign("co.s", ref)),
                 ]
             ],
         )
@@ -89,36 +89,36 @@ def question(
         chosen = set(checkin.symptoms)
         labels = [
             (
-                ("✓ " if name in chosen else "") + _t(ctx, lang, SYMPTOM_LABELS[name]),
+                ("✓ " if name in chosen else "") + _pt(ctx, lang, SYMPTOM_LABELS[name]),
                 sign(f"cs.{i}", ref),
             )
             for i, name in enumerate(SYMPTOMS)
         ]
         rows = [labels[i : i + 2] for i in range(0, len(labels), 2)]
-        rows.append([(_t(ctx, lang, "Done"), sign("cs.d", ref))])
-        text = _t(ctx, lang, "Which of these do you notice? Tap all that apply, then Done.")
+        rows.append([(_pt(ctx, lang, "Done"), sign("cs.d", ref))])
+        text = _pt(ctx, lang, "Which of these do you notice? Tap all that apply, then Done.")
         return Screen(text, rows)
     if stage == CheckinStage.SEVERITY:
         symptom = _current_symptom(checkin)
         assert symptom is not None
         buttons = [
-            (_t(ctx, lang, label), sign(f"cv.{int(level)}", ref))
+            (_pt(ctx, lang, label), sign(f"cv.{int(level)}", ref))
             for level, label in SEVERITY_LABELS.items()
         ]
-        text = _t(
+        text = _pt(
             ctx,
             lang,
             "How strong is it now: {symptom}?",
-            symptom=_t(ctx, lang, SYMPTOM_LABELS[symptom]).lower(),
+            symptom=_pt(ctx, lang, SYMPTOM_LABELS[symptom]).lower(),
         )
         return Screen(text, [buttons[:3], buttons[3:]])
     if stage == CheckinStage.FLAGS:
         chosen = set(checkin.flags)
-        lines = [_t(ctx, lang, "Do you have any of these right now?")]
-        lines += [f"• {_t(ctx, lang, FLAG_DESCRIPTIONS[name])}" for name in FLAGS]
+        lines = [_pt(ctx, lang, "Do you have any of these right now?")]
+        lines += [f"• {_pt(ctx, lang, FLAG_DESCRIPTIONS[name])}" for name in FLAGS]
         labels = [
             (
-                ("✓ " if name in chosen else "") + _t(ctx, lang, FLAG_LABELS[name]),
+                ("✓ " if name in chosen else "") + _pt(ctx, lang, FLAG_LABELS[name]),
                 sign(f"cf.{i}", ref),
             )
             for i, name in enumerate(FLAGS)
@@ -126,26 +126,26 @@ def question(
         rows = [[label] for label in labels]
         rows.append(
             [
-                (_t(ctx, lang, "None of these"), sign("cf.n", ref)),
-                (_t(ctx, lang, "Done"), sign("cf.d", ref)),
+                (_pt(ctx, lang, "None of these"), sign("cf.n", ref)),
+                (_pt(ctx, lang, "Done"), sign("cf.d", ref)),
             ]
         )
-        lines.append(_t(ctx, lang, "Tap all that apply, then Done."))
+        lines.append(_pt(ctx, lang, "Tap all that apply, then Done."))
         return Screen("\n".join(lines), rows)
     if stage == CheckinStage.NOTE:
-        text = _t(
+        text = _pt(
             ctx,
             lang,
             "Would you like to add a photo or a few words? Send them now, or tap Skip.",
         )
-        return Screen(text, [[(_t(ctx, lang, "Skip"), sign("cn.s", ref))]])
+        return Screen(text, [[(_pt(ctx, lang, "Skip"), sign("cn.s", ref))]])
     raise ValueError(f"check-in {checkin.id} has no question at stage {stage}")
 
 
 def _overall_text(ctx: Context, patient: Patient, step: ProtocolStep | None) -> str:
     if step is not None:
         return step_text(ctx.i18n, step, patient.language, ctx.clinic.default_language)
-    return _t(
+    return _pt(
         ctx,
         patient.language,
         "Let's check on your skin. Since your treatment, how is the treated area?",
@@ -293,22 +293,22 @@ async def press(
         checkin = await db.get(Checkin, checkin_id)
         patient = await queries.patient_by_telegram(db, telegram_user_id)
         if checkin is None or patient is None or checkin.patient_id != patient.id:
-            return Step(notice=_t(ctx, _lang(patient, ctx), "This button is not for you."))
+            return Step(notice=_pt(ctx, _lang(patient, ctx), "This button is not for you."))
         lang = patient.language
         if action == "cx":
             return await _restart(db, ctx, patient, now)
         if checkin.status != CheckinStatus.OPEN:
             return Step(
-                notice=_t(ctx, lang, "This check-in is closed."),
+                notice=_pt(ctx, lang, "This check-in is closed."),
                 send=[
                     Screen(
-                        _t(
+                        _pt(
                             ctx, lang, "This check-in is closed. Would you like to start a new one?"
                         ),
                         [
                             [
                                 (
-                                    _t(ctx, lang, "Start a new check-in"),
+                                    _pt(ctx, lang, "Start a new check-in"),
                                     ctx.signer.sign("cx", checkin.id),
                                 )
                             ]
@@ -321,10 +321,10 @@ async def press(
         checkin.last_update_id = update_id if update_id is not None else checkin.last_update_id
         prefix, _, value = action.partition(".")
         if _STAGE_OF.get(prefix) != checkin.stage:
-            return Step(notice=_t(ctx, lang, "That question has already been answered."))
+            return Step(notice=_pt(ctx, lang, "That question has already been answered."))
         result = _apply(checkin, prefix, value)
         if result is not None:
-            return Step(notice=_t(ctx, lang, result))
+            return Step(notice=_pt(ctx, lang, result))
         if checkin.stage == CheckinStage.DONE:
             return await _complete(db, ctx, checkin, patient, now, edit_question=True)
         return Step(edit=question(ctx, checkin, patient))
@@ -402,7 +402,7 @@ async def write(
                 checkin.note = _joined(checkin.note, text)
                 checkin.photo_file_id = checkin.photo_file_id or photo
             lang = patient.language
-            nudge = _t(ctx, lang, "Please answer with the buttons of the question, here again:")
+            nudge = _pt(ctx, lang, "Please answer with the buttons of the question, here again:")
             asked = await step_of(db, ctx, checkin)
             return Step(send=[Screen(nudge), question(ctx, checkin, patient, asked)])
         checkin.note = _joined(checkin.note, text)
@@ -535,13 +535,13 @@ async def _latest_session(
 
 def _summary(ctx: Context, lang: str, report: triage.Report) -> str:
     if not report.symptoms and not report.flags:
-        return _t(ctx, lang, "Thank you! You answered: all good.")
+        return _pt(ctx, lang, "Thank you! You answered: all good.")
     parts = [
-        f"{_t(ctx, lang, SYMPTOM_LABELS[name])}: {_t(ctx, lang, SEVERITY_LABELS[sev]).lower()}"
+        f"{_pt(ctx, lang, SYMPTOM_LABELS[name])}: {_pt(ctx, lang, SEVERITY_LABELS[sev]).lower()}"
         for name, sev in report.symptoms.items()
     ]
-    parts += [_t(ctx, lang, FLAG_LABELS[name]) for name in FLAGS if name in report.flags]
-    return _t(ctx, lang, "Thank you! You answered: {answers}.", answers="; ".join(parts))
+    parts += [_pt(ctx, lang, FLAG_LABELS[name]) for name in FLAGS if name in report.flags]
+    return _pt(ctx, lang, "Thank you! You answered: {answers}.", answers="; ".join(parts))
 
 
 def advice(ctx: Context, lang: str, assessment: Assessment, report: triage.Report) -> str:
@@ -549,7 +549,7 @@ def advice(ctx: Context, lang: str, assessment: Assessment, report: triage.Repor
     clinic = ctx.clinic
     phone = clinic.phone or clinic.name
     if assessment.level == Level.EMERGENCY:
-        return _t(
+        return _pt(
             ctx,
             lang,
             "Please call {emergency} now: what you describe can be a serious reaction that "
@@ -559,7 +559,7 @@ def advice(ctx: Context, lang: str, assessment: Assessment, report: triage.Repor
             clinic=clinic.name,
         )
     if assessment.level == Level.URGENT:
-        return _t(
+        return _pt(
             ctx,
             lang,
             "Please call {clinic} now on {phone}: this needs to be looked at today. We have "
@@ -570,19 +570,19 @@ def advice(ctx: Context, lang: str, assessment: Assessment, report: triage.Repor
             emergency=clinic.emergency_number,
         )
     care = [
-        _t(ctx, lang, ADVICE[name])
+        _pt(ctx, lang, ADVICE[name])
         for name, sev in report.symptoms.items()
         if sev > Severity.NONE and name in ADVICE
     ]
     if assessment.level == Level.UNUSUAL:
-        head = _t(
+        head = _pt(
             ctx,
             lang,
             "Thank you for telling us. This is a little outside what we usually expect, so "
             "{clinic} will be in touch. Meanwhile:",
             clinic=clinic.name,
         )
-        tail = _t(
+        tail = _pt(
             ctx,
             lang,
             "If it gets worse, call {phone}; in an emergency, call {emergency}.",
@@ -591,15 +591,15 @@ def advice(ctx: Context, lang: str, assessment: Assessment, report: triage.Repor
         )
         return "\n".join([head, *(f"• {c}" for c in care), tail])
     if not care:
-        head = _t(ctx, lang, "Good to hear, thank you! Keep following your aftercare tips.")
+        head = _pt(ctx, lang, "Good to hear, thank you! Keep following your aftercare tips.")
     else:
-        head = _t(
+        head = _pt(
             ctx,
             lang,
             "Thank you. What you describe is expected after this treatment and "
             "should settle on its own. What helps:",
         )
-    tail = _t(
+    tail = _pt(
         ctx,
         lang,
         "Write to me with /checkin whenever something changes, or if it is not better in a "
@@ -651,7 +651,7 @@ async def _queue_reminder(
 ) -> None:
     checkin.reminded_at = now
     screen = question(ctx, checkin, patient, await step_of(db, ctx, checkin))
-    text = _t(ctx, patient.language, "A gentle reminder: how is your skin doing?")
+    text = _pt(ctx, patient.language, "A gentle reminder: how is your skin doing?")
     db.add(
         ScheduledMessage(
             audience=Audience.PATIENT,

@@ -6,7 +6,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -65,11 +65,6 @@ class Tally:
     expired: int = 0
     deferred: int = 0
     blocked: int = 0
-    by_status: dict[str, int] = field(default_factory=dict)
-
-    def add(self, other: Tally) -> None:
-        for name in ("sent", "retried", "failed", "uncertain", "expired", "deferred", "blocked"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
 @dataclass(frozen=True)
@@ -150,13 +145,20 @@ class Dispatcher:
                 async with self.ctx.db.begin() as db:
                     tally.expired += await queries.expire_overdue(db, now)
                     ids = await queries.claim_due(db, now, self.batch)
+                    loaded = await queries.load_for_sending(db, ids)
                     work = [await self._prepare(db, row_id, now, tally) for row_id in ids]
                 todo = [w for w in work if w is not None]
                 if not ids:
                     return tally
-                results = await asyncio.gather(*(self._deliver(w) for w in todo))
-                for result in results:
-                    tally.add(result)
+                outcomes = await asyncio.gather(*(self._send(w) for w in todo))
+                # one write for the batch: a crash before it leaves the rows "sending", which
+                # recovery settles as uncertain (patients) or resends (staff)
+                async with self.ctx.db.begin() as db:
+                    now = self.ctx.now()
+                    loaded = await queries.load_for_sending(db, [w.row_id for w, _ in outcomes])
+                    for done, result in outcomes:
+                        await self._record(db, done, result, now, tally)
+                del loaded  # the batch stays in the identity map until here
 
     async def next_due_at(self) -> dt.datetime | None:
         async with self.ctx.db() as db:
@@ -273,8 +275,7 @@ class Dispatcher:
         clinic = self.ctx.clinic
         return step_text(self.ctx.i18n, step, patient.language, clinic.default_language)
 
-    async def _deliver(self, work: _Work) -> Tally:
-        tally = Tally()
+    async def _send(self, work: _Work) -> tuple[_Work, int | DeliveryError]:
         assert work.chat_id is not None
         try:
             message_id = await self.sender.send(
@@ -285,59 +286,59 @@ class Dispatcher:
                 reply_to=work.reply_to,
             )
         except DeliveryError as err:
-            await self._record_failure(work, err, tally)
-            return tally
-        now = self.ctx.now()
-        async with self.ctx.db.begin() as db:
-            row = await db.get(ScheduledMessage, work.row_id)
-            assert row is not None
-            row.status = MessageStatus.SENT
-            row.telegram_message_id = message_id
-            row.sent_at = now
-            row.attempts += 1
+            log.info("message %s: %s (%s)", work.row_id, type(err).__name__, err.reason)
+            return work, err
+        return work, message_id
+
+    async def _record(
+        self,
+        db: AsyncSession,
+        work: _Work,
+        result: int | DeliveryError,
+        now: dt.datetime,
+        tally: Tally,
+    ) -> None:
+        row = await db.get(ScheduledMessage, work.row_id)
+        assert row is not None
+        row.attempts += 1
+        if not isinstance(result, DeliveryError):
+            row.status, row.telegram_message_id, row.sent_at = MessageStatus.SENT, result, now
             row.last_error = None
             if work.checkin_id is not None and row.kind == str(StepKind.CHECKIN):
                 checkin = await db.get(Checkin, work.checkin_id)
                 if checkin is not None:
-                    checkin.message_id = message_id
-        tally.sent += 1
-        return tally
-
-    async def _record_failure(self, work: _Work, err: DeliveryError, tally: Tally) -> None:
-        now = self.ctx.now()
-        log.info("message %s: %s (%s)", work.row_id, type(err).__name__, err.reason)
-        async with self.ctx.db.begin() as db:
-            row = await db.get(ScheduledMessage, work.row_id)
-            assert row is not None
-            row.attempts += 1
-            row.last_error = err.reason
-            if isinstance(err, TransientDeliveryError):
-                delay = backoff(row.attempts)
-                if err.retry_after is not None:
-                    delay = dt.timedelta(seconds=err.retry_after)
-                if row.attempts >= MAX_ATTEMPTS:
-                    row.status = MessageStatus.FAILED
-                    tally.failed += 1
-                else:
-                    row.status, row.due_at = MessageStatus.PENDING, now + delay
-                    tally.retried += 1
-            elif isinstance(err, UncertainDelivery):
-                if work.audience == Audience.STAFF:
-                    # staff alerts are repeated until someone sees them
-                    row.status, row.due_at = MessageStatus.PENDING, now + backoff(row.attempts)
-                    tally.retried += 1
-                else:
-                    row.status = MessageStatus.UNCERTAIN
-                    tally.uncertain += 1
-            elif isinstance(err, RecipientBlocked) and work.audience == Audience.PATIENT:
-                # held, not failed: it goes out if the patient comes back while it is still useful
-                row.status = MessageStatus.PENDING
-                tally.blocked += 1
-                await self._mark_unreachable(db, work.patient_id, now)
-            else:
-                assert isinstance(err, PermanentDeliveryError | RecipientBlocked)
+                    checkin.message_id = result
+            tally.sent += 1
+            return
+        err = result
+        row.last_error = err.reason
+        if isinstance(err, TransientDeliveryError):
+            delay = backoff(row.attempts)
+            if err.retry_after is not None:
+                delay = dt.timedelta(seconds=err.retry_after)
+            if row.attempts >= MAX_ATTEMPTS:
                 row.status = MessageStatus.FAILED
                 tally.failed += 1
+            else:
+                row.status, row.due_at = MessageStatus.PENDING, now + delay
+                tally.retried += 1
+        elif isinstance(err, UncertainDelivery):
+            if work.audience == Audience.STAFF:
+                # staff alerts are repeated until someone sees them
+                row.status, row.due_at = MessageStatus.PENDING, now + backoff(row.attempts)
+                tally.retried += 1
+            else:
+                row.status = MessageStatus.UNCERTAIN
+                tally.uncertain += 1
+        elif isinstance(err, RecipientBlocked) and work.audience == Audience.PATIENT:
+            # held, not failed: it goes out if the patient comes back while it is still useful
+            row.status = MessageStatus.PENDING
+            tally.blocked += 1
+            await self._mark_unreachable(db, work.patient_id, now)
+        else:
+            assert isinstance(err, PermanentDeliveryError | RecipientBlocked)
+            row.status = MessageStatus.FAILED
+            tally.failed += 1
 
     async def _mark_unreachable(
         self, db: AsyncSession, patient_id: int | None, now: dt.datetime

@@ -66,7 +66,7 @@ def _staff_lang(ctx: Context) -> str:
     return ctx.clinic.staff_language
 
 
-def _t(ctx: Context, msgid: str, **params: object) -> str:
+def _st(ctx: Context, msgid: str, **params: object) -> str:
     return ctx.i18n.t(_staff_lang(ctx), msgid, **params)
 
 
@@ -119,14 +119,14 @@ async def raise_for(
     else:
         escalation = existing
         escalation.report_id, escalation.updated_at = report.id, now
-        head = _t(ctx, "Update to alert #{id}: a new report from the patient.", id=escalation.id)
+        head = _st(ctx, "Update to alert #{id}: a new report from the patient.", id=escalation.id)
         if level > _level(escalation.level):
             escalation.level = report.level
             # a worse report needs someone to take it on again
             escalation.status = EscalationStatus.OPEN
             escalation.rounds = 0
             escalation.next_reminder_at = now + ctx.clinic.ack_timeout(report.level)
-            head = _t(ctx, "Alert #{id} is now more serious.", id=escalation.id)
+            head = _st(ctx, "Alert #{id} is now more serious.", id=escalation.id)
         queries.add_audit(
             db,
             now,
@@ -140,7 +140,7 @@ async def raise_for(
         text = head + "\n" + text
     _queue(db, ctx, escalation, "alert", text, now, buttons=alert_buttons(ctx, escalation))
     if report.photo_file_id:
-        caption = _t(
+        caption = _st(
             ctx,
             "Photo from {name} ({ref}), alert #{id}",
             name=patient.name,
@@ -153,9 +153,9 @@ async def raise_for(
 
 def alert_buttons(ctx: Context, escalation: Escalation) -> Buttons:
     sign = ctx.signer.sign
-    row = [(_t(ctx, "Resolve"), sign("er", escalation.id))]
+    row = [(_st(ctx, "Resolve"), sign("er", escalation.id))]
     if escalation.status == EscalationStatus.OPEN:
-        row.insert(0, (_t(ctx, "Acknowledge"), sign("ea", escalation.id)))
+        row.insert(0, (_st(ctx, "Acknowledge"), sign("ea", escalation.id)))
     return [row]
 
 
@@ -172,13 +172,13 @@ def alert_text(
     i18n = ctx.i18n
     lines = [
         f"{LEVEL_ICONS.get(escalation.level, '')} {i18n.t(lang, LEVEL_LABELS[escalation.level])}"
-        f" — " + _t(ctx, "alert #{id}", id=escalation.id),
-        _t(ctx, "Patient: {name} ({ref})", name=patient.name, ref=patient_ref(patient)),
+        f" — " + _st(ctx, "alert #{id}", id=escalation.id),
+        _st(ctx, "Patient: {name} ({ref})", name=patient.name, ref=patient_ref(patient)),
     ]
     if session is not None:
         hours = int((now - session.starts_at).total_seconds() // 3600)
         lines.append(
-            _t(
+            _st(
                 ctx,
                 "Session: {treatment}, {area}, {date}, {ago}",
                 treatment=session.treatment,
@@ -194,22 +194,22 @@ def alert_text(
         if previous is None:
             trend = ""
         elif name in before:
-            trend = " " + _t(
+            trend = " " + _st(
                 ctx, "(was {severity})", severity=severity_name(i18n, lang, before[name])
             )
         else:
-            trend = " " + _t(ctx, "(new)")
+            trend = " " + _st(ctx, "(new)")
         symptoms.append(f"{symptom_name(i18n, lang, name)}: {now_name}{trend}")
-    lines.append(_t(ctx, "Symptoms: {list}", list="; ".join(symptoms) or _t(ctx, "none")))
+    lines.append(_st(ctx, "Symptoms: {list}", list="; ".join(symptoms) or _st(ctx, "none")))
     if report.flags:
         flags = [i18n.t(lang, FLAG_DESCRIPTIONS[f]) for f in FLAGS if f in report.flags]
-        lines.append(_t(ctx, "Red flags: {list}", list="; ".join(flags)))
+        lines.append(_st(ctx, "Red flags: {list}", list="; ".join(flags)))
     reasons = [reason_text(i18n, lang, r) for r in report.reasons]
-    lines.append(_t(ctx, "Why: {list}", list="; ".join(reasons)))
+    lines.append(_st(ctx, "Why: {list}", list="; ".join(reasons)))
     if report.note:
         # the patient's own words, shown as written
         lines.append(
-            _t(
+            _st(
                 ctx,
                 "Patient wrote in {language}: «{text}»",
                 language=ctx.i18n.name_of(patient.language, lang),
@@ -217,8 +217,8 @@ def alert_text(
             )
         )
     if report.photo_file_id:
-        lines.append(_t(ctx, "Photo below."))
-    lines.append(_t(ctx, "Reply to this message to write to the patient."))
+        lines.append(_st(ctx, "Photo below."))
+    lines.append(_st(ctx, "Reply to this message to write to the patient."))
     return "\n".join(lines)
 
 
@@ -276,18 +276,18 @@ async def _authorised(
             None,
             None,
             StaffAction(
-                _t(ctx, "Not authorised: only registered staff can do this."), Refusal.NOT_STAFF
+                _st(ctx, "Not authorised: only registered staff can do this."), Refusal.NOT_STAFF
             ),
         )
     escalation = await db.get(Escalation, escalation_id)
     if escalation is None:
-        return member, None, StaffAction(_t(ctx, "This alert no longer exists."), Refusal.UNKNOWN)
+        return member, None, StaffAction(_st(ctx, "This alert no longer exists."), Refusal.UNKNOWN)
     if escalation.status == EscalationStatus.RESOLVED:
         return (
             member,
             escalation,
             StaffAction(
-                _t(ctx, "Alert #{id} is already resolved.", id=escalation.id),
+                _st(ctx, "Alert #{id} is already resolved.", id=escalation.id),
                 Refusal.RESOLVED,
                 escalation_id=escalation.id,
             ),
@@ -306,7 +306,7 @@ async def acknowledge(ctx: Context, telegram_user_id: int, escalation_id: int) -
         assert member is not None and escalation is not None
         if escalation.status == EscalationStatus.ACKNOWLEDGED:
             return StaffAction(
-                _t(ctx, "Alert #{id} is already acknowledged.", id=escalation.id),
+                _st(ctx, "Alert #{id} is already acknowledged.", id=escalation.id),
                 buttons=alert_buttons(ctx, escalation),
                 escalation_id=escalation.id,
             )
@@ -318,7 +318,7 @@ async def acknowledge(ctx: Context, telegram_user_id: int, escalation_id: int) -
             db, now, f"staff:{member.id}", "escalation.acknowledge", f"escalation:{escalation.id}"
         )
         return StaffAction(
-            _t(ctx, "Alert #{id} acknowledged by {name}.", id=escalation.id, name=member.name),
+            _st(ctx, "Alert #{id} acknowledged by {name}.", id=escalation.id, name=member.name),
             buttons=alert_buttons(ctx, escalation),
             escalation_id=escalation.id,
         )
@@ -347,11 +347,11 @@ async def ask_outcome(ctx: Context, telegram_user_id: int, escalation_id: int) -
             return refusal
         assert escalation is not None
         buttons = [
-            [(_t(ctx, label), ctx.signer.sign(f"eo.{code}", escalation.id))]
+            [(_st(ctx, label), ctx.signer.sign(f"eo.{code}", escalation.id))]
             for code, label in OUTCOMES.items()
         ]
         return StaffAction(
-            _t(ctx, "How was alert #{id} resolved?", id=escalation.id),
+            _st(ctx, "How was alert #{id} resolved?", id=escalation.id),
             buttons=buttons,
             escalation_id=escalation.id,
         )
@@ -362,7 +362,7 @@ async def resolve(
 ) -> StaffAction:
     now = ctx.now()
     if outcome not in OUTCOMES:
-        return StaffAction(_t(ctx, "This button no longer works."), Refusal.UNKNOWN)
+        return StaffAction(_st(ctx, "This button no longer works."), Refusal.UNKNOWN)
     async with ctx.db.begin() as db:
         member, escalation, refusal = await _authorised(
             db, ctx, telegram_user_id, escalation_id, "resolve"
@@ -386,12 +386,12 @@ async def resolve(
             outcome=outcome,
         )
         return StaffAction(
-            _t(
+            _st(
                 ctx,
                 "Alert #{id} resolved by {name}: {outcome}. Reply to this message to add a note.",
                 id=escalation.id,
                 name=member.name,
-                outcome=_t(ctx, OUTCOMES[outcome]),
+                outcome=_st(ctx, OUTCOMES[outcome]),
             ),
             escalation_id=escalation.id,
         )
@@ -444,7 +444,7 @@ async def staff_reply(
                 reason="not staff",
             )
             return StaffAction(
-                _t(ctx, "Not authorised: only registered staff can do this."), Refusal.NOT_STAFF
+                _st(ctx, "Not authorised: only registered staff can do this."), Refusal.NOT_STAFF
             )
         if noted is not None:
             noted.note = text[:2000]
@@ -452,7 +452,7 @@ async def staff_reply(
                 db, now, f"staff:{member.id}", "escalation.note", f"escalation:{noted.id}"
             )
             return StaffAction(
-                _t(ctx, "Note saved on alert #{id}.", id=noted.id), escalation_id=noted.id
+                _st(ctx, "Note saved on alert #{id}.", id=noted.id), escalation_id=noted.id
             )
         assert alert is not None and alert.escalation_id is not None
         escalation = await db.get(Escalation, alert.escalation_id)
@@ -484,7 +484,7 @@ async def staff_reply(
             f"escalation:{escalation.id}",
         )
     ctx.wake()
-    return StaffAction(_t(ctx, "Sent to {name}.", name=patient.name), escalation_id=escalation.id)
+    return StaffAction(_st(ctx, "Sent to {name}.", name=patient.name), escalation_id=escalation.id)
 
 
 async def patient_wrote(
@@ -507,7 +507,7 @@ async def patient_wrote(
         ).scalar_one_or_none()
         if escalation is None:
             return False
-        head = _t(
+        head = _st(
             ctx,
             "{name} ({ref}) wrote in {language}, about alert #{id}:",
             language=ctx.i18n.name_of(patient.language, _staff_lang(ctx)),
@@ -515,7 +515,7 @@ async def patient_wrote(
             ref=patient_ref(patient),
             id=escalation.id,
         )
-        words = f"«{text}»" if text else _t(ctx, "(a photo)")
+        words = f"«{text}»" if text else _st(ctx, "(a photo)")
         _queue(db, ctx, escalation, "patient-words", f"{head}\n{words}", now, photo=photo)
         queries.add_audit(
             db,
@@ -584,7 +584,7 @@ def _chase(
         "duration": ctx.i18n.nt(_staff_lang(ctx), "{n} minute", "{n} minutes", minutes),
     }
     if escalation.rounds <= REMINDER_ROUNDS:
-        text = _t(
+        text = _st(
             ctx,
             "⏰ Reminder {round}/{rounds}: alert #{id} ({level}) for {name} ({ref}) "
             "has not been acknowledged for {duration}.",
@@ -595,7 +595,7 @@ def _chase(
         kind, dm_kind = "escalation-reminder", "escalation-dm"
         escalation.next_reminder_at = now + ctx.clinic.ack_timeout(escalation.level)
     else:
-        text = _t(
+        text = _st(
             ctx,
             "🚨 UNANSWERED: alert #{id} ({level}) for {name} ({ref}) has had no "
             "acknowledgement for {duration}, after {rounds} reminders. Someone must "

@@ -1,0 +1,129 @@
+"""Shared set-up for the benchmarks: a database with N due messages, and the bot over the stand-in."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import statistics
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from sqlalchemy import insert
+
+from bot import app
+from bot.clock import ScaledClock
+from bot.config import Settings
+from bot.db.migrate import upgrade_async
+from bot.db.models import (
+    Audience,
+    MessageStatus,
+    Patient,
+    PatientStatus,
+    ScheduledMessage,
+)
+from bot.services.context import Context
+from tests.standin import StandIn
+
+TOKEN = "123456:BENCHMARK"
+FIRST_USER = 100_000
+UNLIMITED = (1_000_000, 1.0)
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+@contextlib.asynccontextmanager
+async def database(url: str | None) -> AsyncIterator[str]:
+    """A fresh, migrated database: a temporary SQLite file unless a URL is given."""
+    if url:
+        from sqlalchemy import text
+
+        from bot.config import normalise_database_url
+        from bot.db.engine import make_engine
+
+        url = normalise_database_url(url)
+        engine = make_engine(url)
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP SCHEMA public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
+        await engine.dispose()
+        await upgrade_async(url)
+        yield url
+        return
+    with tempfile.TemporaryDirectory(prefix="aftercare-bench-") as tmp:
+        url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
+        await upgrade_async(url)
+        yield url
+
+
+async def add_due_messages(
+    ctx: Context, count: int, chats: int, useful_for: dt.timedelta
+) -> list[int]:
+    """`count` messages due now over `chats` active patients; returns their Telegram ids."""
+    now = ctx.now()
+    users = [FIRST_USER + i for i in range(chats)]
+    async with ctx.db.begin() as db:
+        ids = (
+            (
+                await db.execute(
+                    insert(Patient).returning(Patient.id),
+                    [
+                        {
+                            "name": f"P{u}",
+                            "language": "en",
+                            "timezone": "UTC",
+                            "telegram_user_id": u,
+                            "status": PatientStatus.ACTIVE,
+                            "created_at": now,
+                        }
+                        for u in users
+                    ],
+                )
+            )
+            .scalars()
+            .all()
+        )
+        rows = [
+            {
+                "audience": Audience.PATIENT,
+                "session_id": None,
+                "patient_id": ids[i % chats],
+                "step_key": f"bench-{i}",
+                "kind": "tip",
+                "due_at": now,
+                "useful_until": now + useful_for,
+                "status": MessageStatus.PENDING,
+                "attempts": 0,
+                "created_at": now,
+                "body": f"benchmark message {i}",
+            }
+            for i in range(count)
+        ]
+        for start in range(0, len(rows), 5000):
+            await db.execute(insert(ScheduledMessage), rows[start : start + 5000])
+    return users
+
+
+@contextlib.asynccontextmanager
+async def running_bot(
+    url: str, standin: StandIn, send_rate: int, clock: ScaledClock | None = None
+) -> AsyncIterator[Context]:
+    settings = Settings(
+        database_url=url,
+        bot_token=TOKEN,
+        bot_api_url=standin.base_url,
+        staff_chat_id=-1,
+        timezone="UTC",
+        quiet_hours="00:00-00:00",
+        send_rate=send_rate,
+        _env_file=None,
+    )
+    async with app.open_context(settings, clock or ScaledClock()) as ctx:
+        runtime = app.Runtime(app.build_application(settings, TOKEN, ctx), ctx)
+        await runtime.start()
+        try:
+            yield ctx
+        finally:
+            await runtime.stop()
