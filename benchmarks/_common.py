@@ -1,4 +1,4 @@
-"""Shared set-up for the benchmarks: a database with N due messages, and the bot over the stand-in."""
+"""Benchmark set-up: a database with N due messages, and the bot over the stand-in."""
 
 from __future__ import annotations
 

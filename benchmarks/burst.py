@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
-from benchmarks._common import (  # noqa: E402
+from benchmarks._common import (
     TOKEN,
     UNLIMITED,
     add_due_messages,
@@ -28,7 +28,7 @@ from benchmarks._common import (  # noqa: E402
     median,
     running_bot,
 )
-from tests.standin import StandIn  # noqa: E402
+from tests.standin import StandIn
 
 
 async def one_run(args: argparse.Namespace) -> dict[str, float]:

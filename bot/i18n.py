@@ -75,10 +75,11 @@ class I18n:
             return params
         return {key: f"\u2068{value}\u2069" for key, value in params.items()}
 
-    def name_of(self, lang: str, in_lang: str | None = None) -> str:
-        """A language's name, in its own language by default ("Français", "Русский")."""
-        name = Locale.parse(lang).get_display_name(Locale.parse(in_lang or lang)) or lang
-        return str(name[:1].upper() + name[1:])
+    def name_of(self, lang: str, in_lang: str | None = None, *, title: bool = True) -> str:
+        """A language's name, in its own language by default: "Français" on a button, and
+        "français" (title=False) inside a French sentence, as the language writes it."""
+        name = str(Locale.parse(lang).get_display_name(Locale.parse(in_lang or lang)) or lang)
+        return name[:1].upper() + name[1:] if title else name
 
     def when(self, lang: str, at: dt.datetime, zone: str, fmt: str = "EEE d MMM, HH:mm") -> str:
         """A moment in the reader's zone and language, e.g. 'Tue 3 Mar, 19:00'."""

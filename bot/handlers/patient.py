@@ -277,7 +277,9 @@ async def language_chosen(update: Update, context: AppContext) -> None:
     await query.answer()
     lang = patient.language
     text = ctx.i18n.t(
-        lang, "From now on I will write to you in {language}.", language=ctx.i18n.name_of(lang)
+        lang,
+        "From now on I will write to you in {language}.",
+        language=ctx.i18n.name_of(lang, title=False),
     )
     with contextlib.suppress(BadRequest):
         await query.edit_message_text(text)

@@ -212,7 +212,7 @@ def alert_text(
             _st(
                 ctx,
                 "Patient wrote in {language}: «{text}»",
-                language=ctx.i18n.name_of(patient.language, lang),
+                language=ctx.i18n.name_of(patient.language, lang, title=False),
                 text=report.note,
             )
         )
@@ -510,7 +510,7 @@ async def patient_wrote(
         head = _st(
             ctx,
             "{name} ({ref}) wrote in {language}, about alert #{id}:",
-            language=ctx.i18n.name_of(patient.language, _staff_lang(ctx)),
+            language=ctx.i18n.name_of(patient.language, _staff_lang(ctx), title=False),
             name=patient.name,
             ref=patient_ref(patient),
             id=escalation.id,

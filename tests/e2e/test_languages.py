@@ -34,8 +34,12 @@ async def test_the_same_journey_in_each_language(harness: Harness, lang: str) ->
             "what's coming, or /help for everything I can do.",
         )[:20]
     )
+    # two hours before the session: the before-the-visit messages go out at once
+    for key in ("avoid-before", "day-before"):
+        await h.drive(ref, key)
+    view = await patients.show_patient(h.ctx, ref)
+    count = min(10, sum(1 for m in view.messages if str(m.status) == "pending"))
     schedule = (await h.reply_to(LEE, "/schedule")).text
-    count = sum(1 for m in plan.messages if str(m.status) == "pending")
     assert schedule.startswith(
         i18n.nt(
             lang,
@@ -83,9 +87,7 @@ async def test_language_and_zone_can_be_changed_from_the_chat(harness: Harness) 
         "Русский",
     ]
     await h.tap(LEE, menu, "Français")
-    assert h.latest(LEE).text == "Désormais, je vous écrirai en français." or "français" in (
-        h.latest(LEE).text
-    )
+    assert h.latest(LEE).text == "Désormais, je vous écrirai en français."
     help_text = (await h.reply_to(LEE, "/help")).text
     assert "/checkin" in help_text and help_text != "" and "Here is what I can do" not in help_text
     zones = await h.reply_to(LEE, "/timezone Tokyo")
@@ -125,5 +127,5 @@ async def test_staff_read_alerts_in_the_staff_language_with_the_patients_languag
     await h.standin.wait_for(lambda: len(h.standin.sent_to(STAFF_CHAT)) >= 1)
     alert = h.standin.sent_to(STAFF_CHAT)[0].text
     assert "«Очень болит щека»" in alert  # the patient's words as written
-    assert i18n.name_of("ru", "fr") in alert  # and their language, named in French
+    assert i18n.name_of("ru", "fr", title=False) in alert  # their language, named in French
     assert i18n.t("fr", "Patient: {name} ({ref})", name="Lee Martin", ref="P0001") in alert
