@@ -23,7 +23,7 @@ from bot.domain.triage import FLAGS, SYMPTOMS, Severity, assess
 from bot.domain.triage import Report as TriageReport
 from bot.errors import AftercareError, BadInput, ConfigError
 from bot.i18n import I18n
-from bot.services import checkins, escalations, health, patients, sessions, staff
+from bot.services import checkins, escalations, health, imports, patients, sessions, staff
 from bot.services.context import Context
 from bot.services.protocols import load_protocol_file, load_protocols, missing_translations
 from bot.services.vocabulary import reason_text
@@ -427,6 +427,36 @@ def protocol_check(obj: dict[str, Any], file: Path) -> None:
             f"  step {step!r}: no text in {', '.join(langs)} — those patients get the "
             f"{default} text"
         )
+
+
+@cli.group("import")
+def import_group() -> None:
+    """Bulk imports (for booking systems)."""
+
+
+@import_group.command("sessions")
+@click.argument("file", type=click.File("r", encoding="utf-8-sig"))
+@JSON_FLAG
+@click.pass_obj
+def import_sessions_command(obj: dict[str, Any], file: Any, as_json: bool) -> None:
+    """Patients and sessions from a CSV file (columns: patient, patient_id, language,
+    timezone, treatment, starts_at, area). Every row is checked first; with any mistake nothing
+    is imported and each bad row gets a line."""
+    text = file.read()
+    total = max(0, text.count("\n") - 1)
+
+    async def work(ctx: Context) -> imports.ImportResult:
+        with click.progressbar(length=total, label="importing", file=sys.stderr) as bar:
+            return await imports.import_sessions(ctx, text, bar.update)
+
+    try:
+        result = _with_context(obj, work)
+    except imports.ImportRefused as refused:
+        for problem in refused.problems:
+            click.echo(f"error: {problem}", err=True)
+        raise
+    data = {"patients": result.patients, "sessions": result.sessions, "messages": result.messages}
+    _emit(as_json, data, ("patients", "sessions", "messages"))
 
 
 # --- check-ins and escalations -----------------------------------------------------------------

@@ -67,7 +67,7 @@ async def add_session(
         )
         db.add(session)
         await db.flush()
-        messages = _apply_plan(db, session, patient, [], ctx, now)
+        messages = apply_plan(db, session, patient, [], ctx, now)
         queries.add_audit(
             db, now, "cli", "session.add", f"session:{session.id}", patient=patient.id
         )
@@ -92,7 +92,7 @@ async def move_session(ctx: Context, session_id: int, starts_at: str) -> Session
             raise BadInput(f"session {session_id} is cancelled; add a new one instead")
         session.starts_at = parse_local_time(starts_at, patient.timezone)
         existing = list(await queries.messages_for_session(db, session.id))
-        messages = _apply_plan(db, session, patient, existing, ctx, now)
+        messages = apply_plan(db, session, patient, existing, ctx, now)
         queries.add_audit(db, now, "cli", "session.move", f"session:{session.id}")
     ctx.wake()
     return SessionPlan(session, messages)
@@ -121,10 +121,10 @@ async def replan_patient(
     for session in await queries.sessions_for_patient(db, patient.id):
         if session.status == SessionStatus.PLANNED:
             existing = list(await queries.messages_for_session(db, session.id))
-            _apply_plan(db, session, patient, existing, ctx, now)
+            apply_plan(db, session, patient, existing, ctx, now)
 
 
-def _apply_plan(
+def apply_plan(
     db: AsyncSession,
     session: TreatmentSession,
     patient: Patient,

@@ -305,3 +305,41 @@ def test_status_is_healthy_on_an_empty_database(
 ) -> None:
     data = ok_json(capsys, "status")
     assert isinstance(data, dict) and data["healthy"] is True and data["backlog"] == 0
+
+
+def test_sessions_import_from_csv_all_or_nothing(
+    cli_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    good = tmp_path / "good.csv"
+    good.write_text(
+        "patient,language,timezone,treatment,starts_at,area\n"
+        "Anna,fr,Europe/Paris,face,2030-01-10 10:00,cheeks\n"
+        "Ben,,America/New_York,body,2030-01-11 09:30,\n"
+    )
+    result = ok_json(capsys, "import", "sessions", str(good))
+    assert result == {
+        "patients": 2,
+        "sessions": 2,
+        "messages": len(load_protocols(None)["face"].steps)
+        + len(load_protocols(None)["body"].steps),
+    }
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "patient,patient_id,treatment,starts_at\n"
+        "Cleo,,face,2030-01-10 10:00\n"
+        ",,nose,soon\n"
+        ",99,face,2030-01-10 10:00\n"
+    )
+    code, out, err = run(capsys, "import", "sessions", str(bad))
+    assert (code, out) == (1, "")
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert errors == [
+        "error: line 3: a new patient needs a name in the patient column",
+        "error: line 4: no patient with id 99",
+        "error: 2 rows have mistakes; nothing was imported",
+    ]
+    assert len(ok_json(capsys, "patient", "list")) == 2  # type: ignore[arg-type]
+    header = tmp_path / "header.csv"
+    header.write_text("name,when\nAnna,2030-01-10 10:00\n")
+    code, _, err = run(capsys, "import", "sessions", str(header))
+    assert code == 1 and "needs the columns treatment, starts_at" in err

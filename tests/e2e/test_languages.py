@@ -22,7 +22,7 @@ async def test_the_same_journey_in_each_language(harness: Harness, lang: str) ->
     h.standin.add_user(LEE, "Lee", language_code=lang)
     patient = await patients.add_patient(h.ctx, "Lee Martin", None, "Europe/Paris")
     ref = str(patient.id)
-    plan = await sessions.add_session(h.ctx, ref, "face", T0 + dt.timedelta(hours=2))
+    await sessions.add_session(h.ctx, ref, "face", T0 + dt.timedelta(hours=2))
     await h.join(ref, user_id=LEE)
     consent, welcome = h.standin.sent_to(LEE)[:2]
     assert i18n.t(lang, "Do you agree?") in consent.text

@@ -1,0 +1,162 @@
+"""CSV import of patients and sessions: every row checked first, then all or nothing."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.db import queries
+from bot.db.models import Patient, PatientStatus, SessionStatus, TreatmentSession
+from bot.errors import BadInput
+from bot.services.context import Context
+from bot.services.patients import check_timezone
+from bot.services.sessions import apply_plan, parse_local_time
+
+COLUMNS = ("patient", "patient_id", "language", "timezone", "treatment", "starts_at", "area")
+REQUIRED = ("treatment", "starts_at")
+
+
+@dataclass(frozen=True)
+class Row:
+    line: int
+    patient_id: int | None
+    name: str
+    language: str | None
+    timezone: str | None
+    treatment: str
+    starts_at: str
+    area: str
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    patients: int
+    sessions: int
+    messages: int
+
+
+class ImportRefused(BadInput):
+    """The file has mistakes; nothing was imported. One line per mistake."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(f"{len(problems)} rows have mistakes; nothing was imported")
+        self.problems = problems
+
+
+def read_rows(text: str) -> list[Row]:
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in reader.fieldnames or []]
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise BadInput(
+            f"the header needs the columns {', '.join(REQUIRED)} (missing: "
+            f"{', '.join(missing)}); optional: patient, patient_id, language, "
+            "timezone, area"
+        )
+    unknown = [h for h in header if h not in COLUMNS]
+    if unknown:
+        raise BadInput(f"unknown column {unknown[0]!r} (known: {', '.join(COLUMNS)})")
+    rows = []
+    for number, raw in enumerate(reader, start=2):
+        value = {k.strip(): (v or "").strip() for k, v in raw.items() if k}
+        pid = value.get("patient_id", "")
+        rows.append(
+            Row(
+                line=number,
+                patient_id=int(pid) if pid.isdigit() else (-1 if pid else None),
+                name=value.get("patient", ""),
+                language=value.get("language") or None,
+                timezone=value.get("timezone") or None,
+                treatment=value.get("treatment", ""),
+                starts_at=value.get("starts_at", ""),
+                area=value.get("area", ""),
+            )
+        )
+    return rows
+
+
+async def import_sessions(
+    ctx: Context, text: str, progress: Callable[[int], None] = lambda _n: None
+) -> ImportResult:
+    """Checks every row, then imports them all in one transaction (or none, with the reasons)."""
+    rows = read_rows(text)
+    problems: list[str] = []
+    async with ctx.db() as db:
+        existing = {
+            p.id: p
+            for p in [
+                await queries.get_patient(db, r.patient_id)
+                for r in rows
+                if r.patient_id and r.patient_id > 0
+            ]
+            if p is not None
+        }
+    for row in rows:
+        problem = _check(ctx, row, existing)
+        if problem:
+            problems.append(f"line {row.line}: {problem}")
+    if problems:
+        raise ImportRefused(problems)
+    now = ctx.now()
+    created = sessions = messages = 0
+    async with ctx.db.begin() as db:
+        for row in rows:
+            patient = existing.get(row.patient_id or 0)
+            if patient is None:
+                patient = Patient(
+                    name=row.name,
+                    language=row.language or ctx.clinic.default_language,
+                    is_language_set=row.language is not None,
+                    timezone=row.timezone or ctx.clinic.timezone,
+                    status=PatientStatus.INVITED,
+                    created_at=now,
+                )
+                db.add(patient)
+                created += 1
+            else:
+                loaded = await db.get(Patient, patient.id)
+                assert loaded is not None
+                patient = loaded
+            protocol = ctx.protocol(row.treatment)
+            session = TreatmentSession(
+                patient=patient,
+                treatment=protocol.treatment,
+                area=(row.area or protocol.title)[:120],
+                starts_at=parse_local_time(row.starts_at, patient.timezone),
+                status=SessionStatus.PLANNED,
+                created_at=now,
+            )
+            db.add(session)
+            await db.flush()
+            messages += len(apply_plan(db, session, patient, [], ctx, now))
+            sessions += 1
+            progress(1)
+        queries.add_audit(db, now, "cli", "import.sessions", "import", sessions=sessions)
+    ctx.wake()
+    return ImportResult(created, sessions, messages)
+
+
+def _check(ctx: Context, row: Row, existing: dict[int, Patient]) -> str | None:
+    if row.patient_id == -1:
+        return "patient_id must be a number"
+    if row.patient_id is not None and row.patient_id not in existing:
+        return f"no patient with id {row.patient_id}"
+    if row.patient_id is None and not row.name:
+        return "a new patient needs a name in the patient column"
+    if row.language and row.language not in ctx.i18n.languages:
+        return f"language {row.language!r} is not shipped ({', '.join(ctx.i18n.languages)})"
+    if row.timezone:
+        try:
+            check_timezone(row.timezone)
+        except BadInput as err:
+            return str(err)
+    if row.treatment not in ctx.protocols:
+        return f"unknown treatment {row.treatment!r} ({', '.join(sorted(ctx.protocols))})"
+    zone = row.timezone or (existing[row.patient_id].timezone if row.patient_id else None)
+    try:
+        parse_local_time(row.starts_at, zone or ctx.clinic.timezone)
+    except BadInput as err:
+        return str(err)
+    return None
