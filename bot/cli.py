@@ -446,7 +446,11 @@ def import_sessions_command(obj: dict[str, Any], file: Any, as_json: bool) -> No
     total = max(0, text.count("\n") - 1)
 
     async def work(ctx: Context) -> imports.ImportResult:
-        with click.progressbar(length=total, label="importing", file=sys.stderr) as bar:
+        # the bar is for people at a terminal; scripts and --json get only the result
+        hidden = as_json or not sys.stderr.isatty()
+        with click.progressbar(
+            length=total, label="importing", file=sys.stderr, hidden=hidden
+        ) as bar:
             return await imports.import_sessions(ctx, text, bar.update)
 
     try:
