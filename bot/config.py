@@ -72,7 +72,7 @@ class Settings(BaseSettings):
     ack_timeouts: str = "emergency=5m,urgent=15m,unusual=2h"
     # messages a second this process may send overall (Telegram allows about 30 per bot; with
     # several processes, give each its share)
-    send_rate: int = 25
+    send_rate: int = 29
     # seconds to wait for Telegram's answer to a send; past it the message is "uncertain"
     send_timeout: float = 10.0
 
