@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import re
 import signal
@@ -131,9 +132,15 @@ def build_application(settings: Settings, token: str, ctx: Context) -> AnyApp:
         application.add_handler(handler)
     application.add_error_handler(_log_error)
     application.bot_data["ctx"] = ctx
-    # claim about a second's worth of sends at a time: few rows are "sending" if the process dies
-    batch = min(64, max(8, settings.send_rate))
-    application.bot_data["dispatcher"] = Dispatcher(ctx, TelegramSender(application.bot), batch)
+    # claim a quarter second's worth of sends at a time: few rows are left "sending" (and so
+    # uncertain) if the process dies, yet enough to keep the connection pool busy
+    batch = min(64, max(8, settings.send_rate // 4))
+    application.bot_data["dispatcher"] = Dispatcher(
+        ctx,
+        TelegramSender(application.bot),
+        batch,
+        claim_lease=dt.timedelta(seconds=ctx.clock.simulated_seconds(settings.claim_lease)),
+    )
     job_queue = application.job_queue
     assert job_queue is not None
     ctx.wake = lambda: dispatch_job.wake(job_queue)

@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     # messages a second this process may send overall (Telegram allows about 30 per bot; with
     # several processes, give each its share)
     send_rate: int = 29
+    # seconds after which a message left "sending" by a process that died is settled (patients:
+    # uncertain, never resent; staff: sent again); longer than any send can take
+    claim_lease: float = 300.0
     # seconds to wait for Telegram's answer to a send; past it the message is "uncertain"
     send_timeout: float = 10.0
 

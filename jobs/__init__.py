@@ -17,6 +17,9 @@ JOBS = {
 
 def register(job_queue: JobQueue[Any]) -> None:
     for name, (callback, interval) in JOBS.items():
+        # APScheduler rounds a start time already past up to the next interval, so `first=0`
+        # would mean "in 30 s": the repeats start one interval on, and the first run is now
         job_queue.run_repeating(
-            callback, interval=interval, first=0, name=name, job_kwargs=dispatch.JOB_KWARGS
+            callback, interval=interval, first=interval, name=name, job_kwargs=dispatch.JOB_KWARGS
         )
+        job_queue.run_once(callback, when=0, name=f"{name}-start", job_kwargs=dispatch.JOB_KWARGS)

@@ -3,8 +3,9 @@
 Telegram allows about 30 messages a second overall, one a second per chat, and 20 a minute per
 group. We stay just under them (29/s by default), and count a request against the second from
 when it leaves until a second after its answer, so however the network bunches requests up,
-Telegram never sees more than that in a second. Times are the process clock's (DESIGN: the whole process runs on one clock): on
-a fast demo clock the limits are simulated seconds too; without a clock, the loop's monotonic time.
+Telegram never sees more than that in a second. Times are the process clock's (the whole
+process runs on one clock): on a fast demo clock the limits are simulated seconds too; without
+a clock, the event loop's monotonic time.
 """
 
 from __future__ import annotations

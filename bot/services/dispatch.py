@@ -112,12 +112,20 @@ async def _first_alert_message(db: AsyncSession, escalation_id: int, row_id: int
 class Dispatcher:
     """One per process; several processes may run side by side on one database."""
 
-    def __init__(self, ctx: Context, sender: Sender, batch: int = 8) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        sender: Sender,
+        batch: int = 8,
+        claim_lease: dt.timedelta = STALE_CLAIM,
+    ) -> None:
         # the sender paces itself within Telegram's limits; `batch` bounds how many rows are
-        # claimed (and so at risk of an uncertain outcome if the process dies) at a time
+        # claimed (and so at risk of an uncertain outcome if the process dies) at a time;
+        # a claim older than `claim_lease` belongs to a process that died
         self.ctx = ctx
         self.sender = sender
         self.batch = batch
+        self.claim_lease = claim_lease
         self._lock = asyncio.Lock()
 
     async def recover(self) -> int:
@@ -125,7 +133,7 @@ class Dispatcher:
         marked uncertain and never repeated; a staff notice is sent again."""
         now = self.ctx.now()
         async with self.ctx.db.begin() as db:
-            rows = await queries.stale_claims(db, now - STALE_CLAIM)
+            rows = await queries.stale_claims(db, now - self.claim_lease)
             for row in rows:
                 if row.audience == Audience.STAFF:
                     row.status = MessageStatus.PENDING
