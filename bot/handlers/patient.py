@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Awaitable, Callable
 
 from telegram import BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
-from bot.db.models import PatientStatus
+from bot.db.models import Patient, PatientStatus
 from bot.handlers.common import AppContext, contact_line, deps, keyboard, reply, user_id
 from bot.i18n import N_
 from bot.services import enrolment, patient_chat
@@ -262,19 +263,35 @@ async def language_command(update: Update, context: AppContext) -> None:
     await reply(update, text, reply_markup=keyboard(buttons))
 
 
-async def language_chosen(update: Update, context: AppContext) -> None:
+async def _chosen(
+    update: Update,
+    context: AppContext,
+    prefix: str,
+    choose: Callable[[Context, int, str], Awaitable[Patient | None]],
+) -> Patient | None:
+    """A press on a /language or /timezone button: signed, by that patient, for a real choice."""
     ctx = deps(context)
     query = update.callback_query
     assert query is not None
     payload = ctx.signer.verify(query.data)
-    if payload is None or not payload.action.startswith("lg."):
+    if payload is None or not payload.action.startswith(prefix):
         await stray_button(update, context)
-        return
-    patient = await patient_chat.set_language(ctx, query.from_user.id, payload.action[3:])
+        return None
+    patient = await choose(ctx, query.from_user.id, payload.action[len(prefix) :])
     if patient is None or patient.id != payload.ref:
         await stray_button(update, context)
-        return
+        return None
     await query.answer()
+    return patient
+
+
+async def language_chosen(update: Update, context: AppContext) -> None:
+    ctx = deps(context)
+    patient = await _chosen(update, context, "lg.", patient_chat.set_language)
+    if patient is None:
+        return
+    query = update.callback_query
+    assert query is not None
     lang = patient.language
     text = ctx.i18n.t(
         lang,
@@ -333,17 +350,11 @@ async def timezone_command(update: Update, context: AppContext) -> None:
 
 async def timezone_chosen(update: Update, context: AppContext) -> None:
     ctx = deps(context)
+    patient = await _chosen(update, context, "tz.", patient_chat.set_timezone)
+    if patient is None:
+        return
     query = update.callback_query
     assert query is not None
-    payload = ctx.signer.verify(query.data)
-    if payload is None or not payload.action.startswith("tz."):
-        await stray_button(update, context)
-        return
-    patient = await patient_chat.set_timezone(ctx, query.from_user.id, payload.action[3:])
-    if patient is None or patient.id != payload.ref:
-        await stray_button(update, context)
-        return
-    await query.answer()
     lang = patient.language
     text = ctx.i18n.t(
         lang,

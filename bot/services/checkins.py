@@ -247,18 +247,7 @@ async def start(
         patient = await queries.patient_by_telegram(db, telegram_user_id)
         if patient is None:
             return None
-        latest = await _latest_session(db, patient.id, now)
-        checkin = await _open(
-            db,
-            patient,
-            now,
-            session_id=latest.id if latest else None,
-            step_key=None,
-            remind_at=None,
-            expires_at=now + PATIENT_CHECKIN_TTL,
-        )
-        checkin.note, checkin.photo_file_id = _joined(None, note), photo
-        return Step(send=[question(ctx, checkin, patient)], checkin_id=checkin.id)
+        return await _start_for(db, ctx, patient, now, note, photo)
 
 
 async def attach_message(ctx: Context, checkin_id: int, message_id: int) -> None:
@@ -296,7 +285,7 @@ async def press(
             return Step(notice=_pt(ctx, _lang(patient, ctx), "This button is not for you."))
         lang = patient.language
         if action == "cx":
-            return await _restart(db, ctx, patient, now)
+            return await _start_for(db, ctx, patient, now)
         if checkin.status != CheckinStatus.OPEN:
             return Step(
                 notice=_pt(ctx, lang, "This check-in is closed."),
@@ -369,7 +358,15 @@ def _apply(checkin: Checkin, prefix: str, value: str) -> str | None:
     return None
 
 
-async def _restart(db: AsyncSession, ctx: Context, patient: Patient, now: dt.datetime) -> Step:
+async def _start_for(
+    db: AsyncSession,
+    ctx: Context,
+    patient: Patient,
+    now: dt.datetime,
+    note: str | None = None,
+    photo: str | None = None,
+) -> Step:
+    """A check-in the patient starts, about their latest session."""
     latest = await _latest_session(db, patient.id, now)
     checkin = await _open(
         db,
@@ -380,6 +377,7 @@ async def _restart(db: AsyncSession, ctx: Context, patient: Patient, now: dt.dat
         remind_at=None,
         expires_at=now + PATIENT_CHECKIN_TTL,
     )
+    checkin.note, checkin.photo_file_id = _joined(None, note), photo
     return Step(send=[question(ctx, checkin, patient)], checkin_id=checkin.id)
 
 
