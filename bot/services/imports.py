@@ -3,17 +3,33 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import queries
-from bot.db.models import Patient, PatientStatus, SessionStatus, TreatmentSession
+from bot.db.models import (
+    Audience,
+    MessageStatus,
+    Patient,
+    PatientStatus,
+    ScheduledMessage,
+    SessionStatus,
+    TreatmentSession,
+)
+from bot.domain.plan import PlanStatus, plan_session
 from bot.errors import BadInput
 from bot.services.context import Context
 from bot.services.patients import check_timezone
-from bot.services.sessions import apply_plan, parse_local_time
+from bot.services.sessions import parse_local_time
 
+# rows planned and written together: one multi-row insert per table per chunk
+CHUNK = 500
 COLUMNS = ("patient", "patient_id", "language", "timezone", "treatment", "starts_at", "area")
 REQUIRED = ("treatment", "starts_at")
 
@@ -100,42 +116,105 @@ async def import_sessions(
     if problems:
         raise ImportRefused(problems)
     now = ctx.now()
-    created = sessions = messages = 0
+    created = messages = 0
     async with ctx.db.begin() as db:
-        for row in rows:
-            patient = existing.get(row.patient_id or 0)
-            if patient is None:
-                patient = Patient(
-                    name=row.name,
-                    language=row.language or ctx.clinic.default_language,
-                    is_language_set=row.language is not None,
-                    timezone=row.timezone or ctx.clinic.timezone,
-                    status=PatientStatus.INVITED,
-                    created_at=now,
-                )
-                db.add(patient)
-                created += 1
-            else:
-                loaded = await db.get(Patient, patient.id)
-                assert loaded is not None
-                patient = loaded
-            protocol = ctx.protocol(row.treatment)
-            session = TreatmentSession(
-                patient=patient,
-                treatment=protocol.treatment,
-                area=(row.area or protocol.title)[:120],
-                starts_at=parse_local_time(row.starts_at, patient.timezone),
-                status=SessionStatus.PLANNED,
-                created_at=now,
-            )
-            db.add(session)
-            await db.flush()
-            messages += len(apply_plan(db, session, patient, [], ctx, now))
-            sessions += 1
-            progress(1)
-        queries.add_audit(db, now, "cli", "import.sessions", "import", sessions=sessions)
+        for start in range(0, len(rows), CHUNK):
+            chunk = rows[start : start + CHUNK]
+            created_now, messages_now = await _import_chunk(db, ctx, chunk, existing, now)
+            created, messages = created + created_now, messages + messages_now
+            progress(len(chunk))
+        queries.add_audit(db, now, "cli", "import.sessions", "import", sessions=len(rows))
     ctx.wake()
-    return ImportResult(created, sessions, messages)
+    return ImportResult(created, len(rows), messages)
+
+
+async def _import_chunk(
+    db: AsyncSession,
+    ctx: Context,
+    chunk: list[Row],
+    existing: dict[int, Patient],
+    now: dt.datetime,
+) -> tuple[int, int]:
+    """Plans a chunk of rows with three multi-row inserts (patients, sessions, messages): the
+    plan is the same pure function `session add` uses, only the writes are batched."""
+    new = [r for r in chunk if r.patient_id is None]
+    new_ids = iter(
+        (
+            await db.execute(
+                insert(Patient).returning(Patient.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "name": r.name,
+                        "language": r.language or ctx.clinic.default_language,
+                        "is_language_set": r.language is not None,
+                        "timezone": r.timezone or ctx.clinic.timezone,
+                        "status": PatientStatus.INVITED,
+                        "created_at": now,
+                    }
+                    for r in new
+                ],
+            )
+        )
+        .scalars()
+        .all()
+        if new
+        else []
+    )
+    owners: list[tuple[int, str]] = []
+    for row in chunk:
+        if row.patient_id is None:
+            owners.append((next(new_ids), row.timezone or ctx.clinic.timezone))
+        else:
+            owners.append((row.patient_id, existing[row.patient_id].timezone))
+    starts = [
+        parse_local_time(r.starts_at, zone) for r, (_pid, zone) in zip(chunk, owners, strict=True)
+    ]
+    session_ids = (
+        (
+            await db.execute(
+                insert(TreatmentSession).returning(
+                    TreatmentSession.id, sort_by_parameter_order=True
+                ),
+                [
+                    {
+                        "patient_id": pid,
+                        "treatment": r.treatment,
+                        "area": (r.area or ctx.protocol(r.treatment).title)[:120],
+                        "starts_at": when,
+                        "status": SessionStatus.PLANNED,
+                        "created_at": now,
+                    }
+                    for r, (pid, _zone), when in zip(chunk, owners, starts, strict=True)
+                ],
+            )
+        )
+        .scalars()
+        .all()
+    )
+    planned = []
+    for row, (pid, zone), when, sid in zip(chunk, owners, starts, session_ids, strict=True):
+        for item in plan_session(
+            ctx.protocol(row.treatment), when, ZoneInfo(zone), ctx.clinic.quiet, now
+        ):
+            skipped = item.status == PlanStatus.SKIPPED
+            planned.append(
+                {
+                    "audience": Audience.PATIENT,
+                    "session_id": sid,
+                    "patient_id": pid,
+                    "step_key": item.step_key,
+                    "kind": str(item.kind),
+                    "due_at": item.due_at,
+                    "useful_until": item.useful_until,
+                    "status": MessageStatus.SKIPPED if skipped else MessageStatus.PENDING,
+                    "last_error": item.reason if skipped else None,
+                    "attempts": 0,
+                    "created_at": now,
+                }
+            )
+    if planned:
+        await db.execute(insert(ScheduledMessage), planned)
+    return len(new), len(planned)
 
 
 def _check(ctx: Context, row: Row, existing: dict[int, Patient]) -> str | None:
