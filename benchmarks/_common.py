@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import statistics
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from sqlalchemy import insert
-
 from bot import app
 from bot.clock import ScaledClock
 from bot.config import Settings
 from bot.db.migrate import upgrade_async
-from bot.db.models import (
-    Audience,
-    MessageStatus,
-    Patient,
-    PatientStatus,
-    ScheduledMessage,
-)
 from bot.services.context import Context
+from tests.bulk import add_due_messages
 from tests.standin import StandIn
+
+__all__ = ["add_due_messages"]
 
 TOKEN = "123456:BENCHMARK"
 FIRST_USER = 100_000
@@ -56,54 +49,6 @@ async def database(url: str | None) -> AsyncIterator[str]:
         url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
         await upgrade_async(url)
         yield url
-
-
-async def add_due_messages(
-    ctx: Context, count: int, chats: int, useful_for: dt.timedelta
-) -> list[int]:
-    """`count` messages due now over `chats` active patients; returns their Telegram ids."""
-    now = ctx.now()
-    users = [FIRST_USER + i for i in range(chats)]
-    async with ctx.db.begin() as db:
-        ids = (
-            (
-                await db.execute(
-                    insert(Patient).returning(Patient.id),
-                    [
-                        {
-                            "name": f"P{u}",
-                            "language": "en",
-                            "timezone": "UTC",
-                            "telegram_user_id": u,
-                            "status": PatientStatus.ACTIVE,
-                            "created_at": now,
-                        }
-                        for u in users
-                    ],
-                )
-            )
-            .scalars()
-            .all()
-        )
-        rows = [
-            {
-                "audience": Audience.PATIENT,
-                "session_id": None,
-                "patient_id": ids[i % chats],
-                "step_key": f"bench-{i}",
-                "kind": "tip",
-                "due_at": now,
-                "useful_until": now + useful_for,
-                "status": MessageStatus.PENDING,
-                "attempts": 0,
-                "created_at": now,
-                "body": f"benchmark message {i}",
-            }
-            for i in range(count)
-        ]
-        for start in range(0, len(rows), 5000):
-            await db.execute(insert(ScheduledMessage), rows[start : start + 5000])
-    return users
 
 
 @contextlib.asynccontextmanager

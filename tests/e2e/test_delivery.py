@@ -5,20 +5,17 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from bot.db.models import (
-    Audience,
     InboundUpdate,
     MessageStatus,
-    Patient,
     PatientStatus,
     ScheduledMessage,
-    SessionStatus,
-    TreatmentSession,
     UpdateStatus,
 )
 from bot.services import inbox, patients, sessions
+from tests.bulk import add_due_messages
 from tests.e2e.conftest import PATIENT, STAFF_CHAT, Harness
 from tests.standin import Fault
 
@@ -197,68 +194,9 @@ async def test_a_thousand_messages_due_at_once_all_arrive_in_time_once_without_a
     h = thousand
     now = h.clock.now()
     useful_until = now + dt.timedelta(minutes=3)
-    users = range(20_000, 21_000)
+    users = await add_due_messages(h.ctx, 1000, 1000, useful_until - now, first_user=20_000)
     for uid in users:
         h.standin.add_user(uid, f"P{uid}")
-    async with h.ctx.db.begin() as db:
-        ids = (
-            (
-                await db.execute(
-                    insert(Patient).returning(Patient.id),
-                    [
-                        {
-                            "name": f"P{uid}",
-                            "language": "en",
-                            "timezone": "Europe/Paris",
-                            "telegram_user_id": uid,
-                            "status": PatientStatus.ACTIVE,
-                            "created_at": now,
-                        }
-                        for uid in users
-                    ],
-                )
-            )
-            .scalars()
-            .all()
-        )
-        session_ids = (
-            (
-                await db.execute(
-                    insert(TreatmentSession).returning(TreatmentSession.id),
-                    [
-                        {
-                            "patient_id": pid,
-                            "treatment": "face",
-                            "area": "face",
-                            "status": SessionStatus.PLANNED,
-                            "starts_at": now - dt.timedelta(minutes=30),
-                            "created_at": now,
-                        }
-                        for pid in ids
-                    ],
-                )
-            )
-            .scalars()
-            .all()
-        )
-        await db.execute(
-            insert(ScheduledMessage),
-            [
-                {
-                    "audience": Audience.PATIENT,
-                    "session_id": sid,
-                    "patient_id": pid,
-                    "step_key": "right-after",
-                    "kind": "tip",
-                    "due_at": now,
-                    "useful_until": useful_until,
-                    "status": MessageStatus.PENDING,
-                    "attempts": 0,
-                    "created_at": now,
-                }
-                for pid, sid in zip(ids, session_ids, strict=True)
-            ],
-        )
     h.ctx.wake()
     await h.standin.wait_for(lambda: len(h.standin.messages) >= 1000, timeout=170)
     await h.settle()

@@ -14,11 +14,12 @@ import os
 import signal
 import sys
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from bot.clock import ScaledClock
 from bot.config import Settings
-from bot.db.models import Audience, MessageStatus, Patient, PatientStatus, ScheduledMessage
+from bot.db.models import MessageStatus, ScheduledMessage
+from tests.bulk import add_due_messages
 from tests.conftest import TOKEN, make_context
 from tests.standin import StandIn
 
@@ -52,48 +53,9 @@ async def test_sigkill_mid_burst_then_restart_loses_and_doubles_nothing(
     settings: Settings, database_url: str
 ) -> None:
     ctx, engine = make_context(settings, ScaledClock())
-    now = ctx.now()
-    users = list(range(FIRST_USER, FIRST_USER + MESSAGES))
-    async with ctx.db.begin() as db:
-        ids = (
-            (
-                await db.execute(
-                    insert(Patient).returning(Patient.id),
-                    [
-                        {
-                            "name": f"P{u}",
-                            "language": "en",
-                            "timezone": "UTC",
-                            "telegram_user_id": u,
-                            "status": PatientStatus.ACTIVE,
-                            "created_at": now,
-                        }
-                        for u in users
-                    ],
-                )
-            )
-            .scalars()
-            .all()
-        )
-        await db.execute(
-            insert(ScheduledMessage),
-            [
-                {
-                    "audience": Audience.PATIENT,
-                    "session_id": None,
-                    "patient_id": pid,
-                    "step_key": f"fault-{i}",
-                    "kind": "tip",
-                    "due_at": now,
-                    "useful_until": now + dt.timedelta(hours=1),
-                    "status": MessageStatus.PENDING,
-                    "attempts": 0,
-                    "created_at": now,
-                    "body": f"fault message {i}",
-                }
-                for i, pid in enumerate(ids)
-            ],
-        )
+    users = await add_due_messages(
+        ctx, MESSAGES, MESSAGES, dt.timedelta(hours=1), first_user=FIRST_USER
+    )
     async with StandIn(token=TOKEN) as standin:
         for user in users:
             standin.add_user(user, f"P{user}")
