@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.db.migrate import upgrade_async
 from bot.db.models import MessageStatus
 from bot.errors import BadInput
+from bot.i18n import I18n
 from bot.services import patients, sessions, staff
 from bot.services.context import Context
 
@@ -89,7 +90,7 @@ async def run_demo(speed: float | None, treatment: str, language: str) -> None:
                     await _journey(ctx, standin, clock, treatment, language, zone)
                 finally:
                     await runtime.stop()
-            _print_transcript(standin, zone)
+            _print_transcript(standin, zone, ctx.i18n, language)
 
 
 async def _journey(
@@ -207,10 +208,10 @@ class _People:
         self.ctx.wake()
 
 
-def _print_transcript(standin: StandIn, zone: ZoneInfo) -> None:
+def _print_transcript(standin: StandIn, zone: ZoneInfo, i18n: I18n, language: str) -> None:
     click.echo("Transcript (patient's local time):")
     for entry in standin.transcript:
-        when = entry.at.astimezone(zone).strftime("%a %d %b %H:%M")
+        when = i18n.when(language, entry.at, str(zone), "EEE d MMM HH:mm")
         if entry.chat_id == STAFF_CHAT_ID:
             who = "bot → staff chat" if entry.who == "bot" else f"{entry.who} (staff chat)"
         elif entry.chat_id == NURSE_USER_ID:

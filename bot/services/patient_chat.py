@@ -9,8 +9,18 @@ import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import update
+
 from bot.db import queries
-from bot.db.models import MessageStatus, Patient, PatientStatus, ScheduledMessage
+from bot.db.models import (
+    Audience,
+    Checkin,
+    CheckinStatus,
+    MessageStatus,
+    Patient,
+    PatientStatus,
+    ScheduledMessage,
+)
 from bot.services.context import Context
 from bot.services.notices import patient_ref, queue_staff_notice
 from bot.services.sessions import STOPPED_REASON, replan_patient
@@ -53,8 +63,13 @@ async def stop(ctx: Context, telegram_user_id: int) -> tuple[Change, Patient | N
             return Change.ALREADY, patient
         patient.status = PatientStatus.STOPPED
         for row in await queries.messages_for_patient(db, patient.id):
-            if row.status == MessageStatus.PENDING and row.session_id is not None:
+            if row.status == MessageStatus.PENDING and row.audience == Audience.PATIENT:
                 row.status, row.last_error = MessageStatus.CANCELLED, STOPPED_REASON
+        await db.execute(
+            update(Checkin)
+            .where(Checkin.patient_id == patient.id, Checkin.status == CheckinStatus.OPEN)
+            .values(status=CheckinStatus.CLOSED, closed_at=now, close_reason=STOPPED_REASON)
+        )
         text = ctx.i18n.t(
             ctx.clinic.staff_language,
             "Patient {name} ({ref}) stopped the aftercare messages with /stop.",

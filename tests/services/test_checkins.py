@@ -75,3 +75,16 @@ async def test_severities_are_asked_one_symptom_at_a_time_in_order(ctx: Context)
     assert report.symptoms == {"swelling": 2, "bruising": 1}
     assert report.note == "a little sore" and report.level == "expected"
     assert report.hours_since == 20.0
+
+
+async def test_stop_closes_an_open_checkin(ctx: Context) -> None:
+    from bot.services import patient_chat
+
+    await active_patient(ctx, USER)
+    started = await checkins.start(ctx, USER)
+    assert started is not None and started.checkin_id is not None
+    await patient_chat.stop(ctx, USER)
+    closed = await the_checkin(ctx)
+    assert (closed.status, closed.close_reason) == (CheckinStatus.CLOSED, "patient stopped")
+    step = await checkins.press(ctx, USER, "co.g", started.checkin_id)
+    assert step.notice == "This check-in is closed."
