@@ -268,8 +268,10 @@ async def _chosen(
     context: AppContext,
     prefix: str,
     choose: Callable[[Context, int, str], Awaitable[Patient | None]],
+    confirm: Callable[[Context, Patient], str],
 ) -> Patient | None:
-    """A press on a /language or /timezone button: signed, by that patient, for a real choice."""
+    """A press on a /language or /timezone button: signed, by that patient, for a real choice;
+    the question is replaced by the confirmation in the patient's (perhaps new) language."""
     ctx = deps(context)
     query = update.callback_query
     assert query is not None
@@ -282,30 +284,31 @@ async def _chosen(
         await stray_button(update, context)
         return None
     await query.answer()
+    with contextlib.suppress(BadRequest):
+        await query.edit_message_text(confirm(ctx, patient))
     return patient
 
 
-async def language_chosen(update: Update, context: AppContext) -> None:
-    ctx = deps(context)
-    patient = await _chosen(update, context, "lg.", patient_chat.set_language)
-    if patient is None:
-        return
-    query = update.callback_query
-    assert query is not None
+def _language_set(ctx: Context, patient: Patient) -> str:
     lang = patient.language
-    text = ctx.i18n.t(
+    return ctx.i18n.t(
         lang,
         "From now on I will write to you in {language}.",
         language=ctx.i18n.name_of(lang, title=False),
     )
-    with contextlib.suppress(BadRequest):
-        await query.edit_message_text(text)
+
+
+async def language_chosen(update: Update, context: AppContext) -> None:
+    patient = await _chosen(update, context, "lg.", patient_chat.set_language, _language_set)
     chat = update.effective_chat
-    if chat is not None:
+    if patient is not None and chat is not None:
         # the menu of commands follows the patient's language in their own chat
         from bot.handlers.registry import menu
 
-        await context.bot.set_my_commands(menu(ctx.i18n, lang), scope=BotCommandScopeChat(chat.id))
+        ctx = deps(context)
+        await context.bot.set_my_commands(
+            menu(ctx.i18n, patient.language), scope=BotCommandScopeChat(chat.id)
+        )
 
 
 async def timezone_command(update: Update, context: AppContext) -> None:
@@ -348,19 +351,15 @@ async def timezone_command(update: Update, context: AppContext) -> None:
     await reply(update, text, reply_markup=keyboard(buttons))
 
 
-async def timezone_chosen(update: Update, context: AppContext) -> None:
-    ctx = deps(context)
-    patient = await _chosen(update, context, "tz.", patient_chat.set_timezone)
-    if patient is None:
-        return
-    query = update.callback_query
-    assert query is not None
+def _timezone_set(ctx: Context, patient: Patient) -> str:
     lang = patient.language
-    text = ctx.i18n.t(
+    return ctx.i18n.t(
         lang,
         "Your time zone is now {zone}; it is {time} there. Your upcoming messages follow it.",
         zone=patient.timezone,
         time=ctx.i18n.when(lang, ctx.now(), patient.timezone, "HH:mm"),
     )
-    with contextlib.suppress(BadRequest):
-        await query.edit_message_text(text)
+
+
+async def timezone_chosen(update: Update, context: AppContext) -> None:
+    await _chosen(update, context, "tz.", patient_chat.set_timezone, _timezone_set)

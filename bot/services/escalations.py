@@ -7,7 +7,6 @@ import datetime as dt
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -657,7 +656,3 @@ async def list_open(ctx: Context) -> list[OpenEscalation]:
             .order_by(Escalation.opened_at)
         )
         return [OpenEscalation(e, p, r) for e, p, r in (await db.execute(stmt)).all()]
-
-
-def local(ctx: Context, when: dt.datetime) -> str:
-    return when.astimezone(ZoneInfo(ctx.clinic.timezone)).strftime("%Y-%m-%d %H:%M")
