@@ -28,22 +28,33 @@ def median(values: list[float]) -> float:
 
 
 @contextlib.asynccontextmanager
-async def database(url: str | None) -> AsyncIterator[str]:
-    """A fresh, migrated database: a temporary SQLite file unless a URL is given."""
+async def database(url: str | None, scratch: str = "bench") -> AsyncIterator[str]:
+    """A fresh, migrated database: a temporary SQLite file unless a URL is given. On PostgreSQL
+    it is a scratch database next to the one named (`<name>_<scratch>`), created afresh and
+    dropped afterwards, so a benchmark never touches the test suite's tables there."""
     if url:
-        from sqlalchemy import text
+        from sqlalchemy import make_url, text
 
         from bot.config import normalise_database_url
         from bot.db.engine import make_engine
 
         url = normalise_database_url(url)
-        engine = make_engine(url)
-        async with engine.begin() as conn:
-            await conn.execute(text("DROP SCHEMA public CASCADE"))
-            await conn.execute(text("CREATE SCHEMA public"))
-        await engine.dispose()
-        await upgrade_async(url)
-        yield url
+        target = make_url(url)
+        target = target.set(database=f"{target.database}_{scratch}")
+        name = target.database
+        scratch_url = target.render_as_string(hide_password=False)
+        admin = make_engine(url, isolation_level="AUTOCOMMIT")
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        await admin.dispose()  # no idle connection left in the named database meanwhile
+        try:
+            await upgrade_async(scratch_url)
+            yield scratch_url
+        finally:
+            async with admin.connect() as conn:
+                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            await admin.dispose()
         return
     with tempfile.TemporaryDirectory(prefix="aftercare-bench-") as tmp:
         url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
