@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import os
 import re
+import secrets
 import signal
 from collections.abc import AsyncIterator
 from typing import Any
@@ -27,6 +29,7 @@ from bot.domain.plan import QuietHours
 from bot.errors import ConfigError
 from bot.handlers import polling, registry
 from bot.i18n import I18n
+from bot.services import health
 from bot.services.callbacks import CallbackSigner
 from bot.services.context import ACK_TIMEOUTS, Clinic, Context
 from bot.services.dispatch import Dispatcher
@@ -112,6 +115,7 @@ async def open_context(
 
 def build_application(settings: Settings, token: str, ctx: Context) -> AnyApp:
     api = settings.bot_api_url
+    limiter = RateLimiter(per_second=settings.send_rate, clock=ctx.clock)
     application = (
         ApplicationBuilder()
         .token(token)
@@ -125,13 +129,14 @@ def build_application(settings: Settings, token: str, ctx: Context) -> AnyApp:
             )
         )
         .get_updates_request(HTTPXRequest(connection_pool_size=2, read_timeout=30))
-        .rate_limiter(Pacing(RateLimiter(per_second=settings.send_rate, clock=ctx.clock)))
+        .rate_limiter(Pacing(limiter))
         .build()
     )
     for handler in registry.handlers():
         application.add_handler(handler)
     application.add_error_handler(_log_error)
     application.bot_data["ctx"] = ctx
+    application.bot_data["limiter"] = limiter
     # claim a quarter second's worth of sends at a time: few rows are left "sending" (and so
     # uncertain) if the process dies, yet enough to keep the connection pool busy
     batch = min(64, max(8, settings.send_rate // 4))
@@ -155,15 +160,46 @@ async def _log_error(update: object, context: Any) -> None:
 
 
 class Runtime:
-    """The bot's main job: polling, handlers, the dispatcher and its wake-ups."""
+    """The bot's main job: polling, handlers, the dispatcher and its wake-ups.
+
+    Several may run on one database. Each says it is alive every few seconds and paces itself
+    to an equal share of Telegram's overall rate (AFTERCARE_SEND_RATE divided by the processes
+    alive), so together they stay under it; per-chat spacing is kept in the database."""
 
     def __init__(self, application: AnyApp, ctx: Context) -> None:
         self.application = application
         self.ctx = ctx
+        self.process = f"{os.getpid()}-{secrets.token_hex(4)}"
+        limiter = application.bot_data.get("limiter")
+        self.limiter = limiter if isinstance(limiter, RateLimiter) else None
+        self.full_rate = self.limiter.per_second if self.limiter else 0
         self._poller: asyncio.Task[None] | None = None
+        self._presence: asyncio.Task[None] | None = None
+
+    async def share_rate(self) -> int:
+        """Says this process is alive and takes its share of the rate; returns how many run."""
+        processes = await health.announce(self.ctx, self.process)
+        if self.limiter is not None:
+            share = max(1, self.full_rate // max(processes, 1))
+            if share != self.limiter.per_second:
+                log.info("%s processes running: sending at most %s/s", processes, share)
+            self.limiter.per_second = share
+        return processes
+
+    async def _presence_forever(self) -> None:
+        while True:
+            await asyncio.sleep(health.PRESENCE_EVERY)
+            try:
+                await self.share_rate()
+            except Exception as err:  # the database is away: keep the share we have
+                log.warning("could not renew this process's presence: %s", type(err).__name__)
 
     async def start(self) -> None:
         app = self.application
+        if await self.share_rate() > 1:
+            # the others shrink their share at their next renewal: wait for it before sending
+            await asyncio.sleep(health.PRESENCE_EVERY * 1.5)
+        self._presence = asyncio.create_task(self._presence_forever(), name="presence")
         await app.initialize()
         for lang in self.ctx.i18n.languages:
             await app.bot.set_my_commands(
@@ -181,14 +217,17 @@ class Runtime:
         self._poller = asyncio.create_task(polling.poll_forever(app), name="poller")
 
     async def stop(self) -> None:
-        if self._poller is not None:
-            self._poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._poller
+        for task in (self._poller, self._presence):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         app = self.application
         if app.running:
             await app.stop()
         await app.shutdown()
+        with contextlib.suppress(Exception):
+            await health.retire(self.ctx, self.process)
 
 
 async def run(settings: Settings) -> None:

@@ -590,6 +590,7 @@ def status_command(obj: dict[str, Any], as_json: bool) -> None:
         "failed": found.failed,
         "last_dispatch_at": _iso(found.last_dispatch_at),
         "overdue_escalations": found.overdue_escalations,
+        "running_processes": found.processes,
         "problems": found.problems,
     }
     if as_json:

@@ -117,6 +117,7 @@ class EscalationStatus(enum.StrEnum):
 
 class UpdateStatus(enum.StrEnum):
     RECEIVED = "received"
+    HANDLING = "handling"  # claimed by one process (processed_at: when), see services.inbox
     DONE = "done"
     FAILED = "failed"
 
@@ -388,3 +389,14 @@ class Heartbeat(Base):
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     at: Mapped[dt.datetime]
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ChatPace(Base):
+    """Telegram's one-message-a-second per chat, kept across processes: no worker claims a
+    message for a chat before `busy_until`. A claim holds the chat until the send is answered
+    (or the claim lease runs out), then it stays busy a second longer."""
+
+    __tablename__ = "chat_pace"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    busy_until: Mapped[dt.datetime] = mapped_column(index=True)

@@ -6,12 +6,15 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import (
     Audience,
     AuditEvent,
+    ChatPace,
     MessageStatus,
     Patient,
     PatientStatus,
@@ -92,47 +95,136 @@ async def expire_overdue(db: AsyncSession, now: dt.datetime) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-async def claim_due(db: AsyncSession, now: dt.datetime, limit: int) -> list[int]:
-    """Claims up to `limit` due rows for this worker; another worker never gets the same row.
+def _chat_of_row() -> Any:
+    """The Telegram chat a row goes to: its own chat (staff), else its patient's."""
+    return func.coalesce(ScheduledMessage.chat_id, Patient.telegram_user_id)
+
+
+def _due(now: dt.datetime) -> Any:
+    return and_(
+        ScheduledMessage.status == MessageStatus.PENDING,
+        ScheduledMessage.due_at <= now,
+        SENDABLE,
+    )
+
+
+async def claim_due(
+    db: AsyncSession, now: dt.datetime, limit: int, hold_until: dt.datetime
+) -> dict[int, int | None]:
+    """Claims up to `limit` due rows for this worker, at most one per chat, skipping chats that
+    are busy (a message in flight or sent within the last second, by any process); returns
+    {row id: chat id}. The claimed chats are held until `hold_until` or until `pace_chats`.
 
     PostgreSQL: the rows are locked with FOR UPDATE SKIP LOCKED, so concurrent workers take
-    disjoint rows without waiting. SQLite: the session runs in BEGIN IMMEDIATE, so the select and
-    the conditional update below happen under the single write lock.
+    disjoint rows without waiting, and the conditional upsert on `chat_pace` lets only one of
+    them hold a chat. SQLite: the session runs in BEGIN IMMEDIATE, so all of it happens under
+    the single write lock.
     """
+    chat = _chat_of_row()
+    busy = select(ChatPace.chat_id).where(ChatPace.chat_id == chat, ChatPace.busy_until > now)
     candidates = (
-        select(ScheduledMessage.id)
-        .where(
-            ScheduledMessage.status == MessageStatus.PENDING,
-            ScheduledMessage.due_at <= now,
-            SENDABLE,
-        )
+        select(ScheduledMessage.id, chat)
+        .outerjoin(Patient, Patient.id == ScheduledMessage.patient_id)
+        .where(_due(now), ~busy.exists())
         .order_by(ScheduledMessage.due_at, ScheduledMessage.id)
-        .limit(limit)
+        # several rows may be for one chat: look further than `limit` to fill the batch
+        .limit(limit * 4)
     )
-    if db.get_bind().dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
-    ids = list((await db.execute(candidates)).scalars().all())
-    if not ids:
-        return []
+    postgres = db.get_bind().dialect.name == "postgresql"
+    if postgres:
+        candidates = candidates.with_for_update(of=ScheduledMessage, skip_locked=True)
+    picked: dict[int, int | None] = {}
+    chats: set[int] = set()
+    for row_id, chat_id in (await db.execute(candidates)).all():
+        if chat_id is not None and chat_id in chats:
+            continue  # one message per chat per claim: the next waits for this one's answer
+        picked[row_id] = chat_id
+        if chat_id is not None:
+            chats.add(chat_id)
+        if len(picked) >= limit:
+            break
+    if not picked:
+        return {}
+    held = await _hold_chats(db, sorted(chats), now, hold_until, postgres=postgres)
+    wanted = [i for i, c in picked.items() if c is None or c in held]
+    if not wanted:
+        return {}
     # the status condition makes the claim safe even if the lock above were missing
     stmt = (
         update(ScheduledMessage)
-        .where(ScheduledMessage.id.in_(ids), ScheduledMessage.status == MessageStatus.PENDING)
+        .where(ScheduledMessage.id.in_(wanted), ScheduledMessage.status == MessageStatus.PENDING)
         .values(status=MessageStatus.SENDING, claimed_at=now)
         .returning(ScheduledMessage.id)
         .execution_options(synchronize_session=False)
     )
-    return sorted((await db.execute(stmt)).scalars().all())
+    claimed = sorted((await db.execute(stmt)).scalars().all())
+    return {i: picked[i] for i in claimed}
 
 
-async def next_due_at(db: AsyncSession) -> dt.datetime | None:
+async def _hold_chats(
+    db: AsyncSession, chats: list[int], now: dt.datetime, until: dt.datetime, *, postgres: bool
+) -> set[int]:
+    """Holds each chat that is free now; returns the ones held. Concurrent callers on
+    PostgreSQL wait on each other's row and then see it busy (chats are taken in order, so
+    two callers never wait on each other in a cycle)."""
+    if not chats:
+        return set()
+    insert = pg_insert if postgres else sqlite_insert
+    stmt = insert(ChatPace).values([{"chat_id": c, "busy_until": until} for c in chats])
+    upsert = stmt.on_conflict_do_update(
+        index_elements=[ChatPace.chat_id],
+        set_={"busy_until": stmt.excluded.busy_until},
+        where=ChatPace.busy_until <= now,
+    ).returning(ChatPace.chat_id)
+    return set((await db.execute(upsert)).scalars().all())
+
+
+async def pace_chats(db: AsyncSession, until: dict[int, dt.datetime]) -> None:
+    """Sets when each chat may next be sent to (after an answer, or to release a hold)."""
+    if until:
+        rows = [{"chat_id": c, "busy_until": at} for c, at in sorted(until.items())]
+        await db.execute(update(ChatPace), rows)  # an executemany by primary key
+
+
+async def forget_idle_chats(db: AsyncSession, before: dt.datetime) -> int:
+    result = await db.execute(
+        delete(ChatPace)
+        .where(ChatPace.busy_until < before)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def next_due_at(db: AsyncSession, now: dt.datetime) -> dt.datetime | None:
+    """When a pending row can next be claimed: its due time, or, for rows already due whose
+    chat is busy, when that chat frees up."""
     stmt = (
         select(ScheduledMessage.due_at)
         .where(ScheduledMessage.status == MessageStatus.PENDING, SENDABLE)
         .order_by(ScheduledMessage.due_at)
         .limit(1)
     )
-    return (await db.execute(stmt)).scalar_one_or_none()
+    earliest = (await db.execute(stmt)).scalar_one_or_none()
+    if earliest is None or earliest > now:
+        return earliest
+    chat = _chat_of_row()
+    free = select(ScheduledMessage.id).outerjoin(Patient, Patient.id == ScheduledMessage.patient_id)
+    free = free.where(
+        _due(now),
+        ~select(ChatPace.chat_id)
+        .where(ChatPace.chat_id == chat, ChatPace.busy_until > now)
+        .exists(),
+    ).limit(1)
+    if (await db.execute(free)).first() is not None:
+        return earliest
+    busy = (
+        select(func.min(ChatPace.busy_until))
+        .select_from(ScheduledMessage)
+        .outerjoin(Patient, Patient.id == ScheduledMessage.patient_id)
+        .join(ChatPace, ChatPace.chat_id == chat)
+        .where(_due(now), ChatPace.busy_until > now)
+    )
+    return (await db.execute(busy)).scalar_one_or_none() or earliest
 
 
 async def stale_claims(db: AsyncSession, before: dt.datetime) -> Sequence[ScheduledMessage]:

@@ -49,6 +49,18 @@ INTERACTIVE_KINDS = frozenset({"clinic-message"})
 # A claim older than this belongs to a worker that died mid-send.
 STALE_CLAIM = dt.timedelta(minutes=5)
 MAX_ATTEMPTS = 8
+# Telegram's limits per chat: about one message a second in a private chat, 20 a minute in a
+# group. Counted from the answer to the previous send, so they hold whatever the network does.
+PRIVATE_CHAT_INTERVAL = dt.timedelta(seconds=1.05)
+GROUP_CHAT_INTERVAL = dt.timedelta(seconds=60 / 18)
+
+
+def chat_interval(chat_id: int, result: int | DeliveryError) -> dt.timedelta:
+    """How long a chat stays busy after a send's answer: a refused send (blocked, bad request,
+    flood control, a server error) delivered nothing, so the chat is free at once."""
+    if isinstance(result, DeliveryError) and not isinstance(result, UncertainDelivery):
+        return dt.timedelta(0)
+    return GROUP_CHAT_INTERVAL if chat_id < 0 else PRIVATE_CHAT_INTERVAL
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -152,25 +164,42 @@ class Dispatcher:
                 now = self.ctx.now()
                 async with self.ctx.db.begin() as db:
                     tally.expired += await queries.expire_overdue(db, now)
-                    ids = await queries.claim_due(db, now, self.batch)
-                    loaded = await queries.load_for_sending(db, ids)
-                    work = [await self._prepare(db, row_id, now, tally) for row_id in ids]
-                todo = [w for w in work if w is not None]
-                if not ids:
+                    claimed = await queries.claim_due(
+                        db, now, self.batch, hold_until=now + self.claim_lease
+                    )
+                    loaded = await queries.load_for_sending(db, list(claimed))
+                    work = [await self._prepare(db, row_id, now, tally) for row_id in claimed]
+                    todo = [w for w in work if w is not None]
+                    # a chat whose row was put back (quiet hours, answered) is free again
+                    going = {w.row_id for w in todo}
+                    await queries.pace_chats(
+                        db,
+                        {c: now for i, c in claimed.items() if c is not None and i not in going},
+                    )
+                if not claimed:
                     return tally
                 outcomes = await asyncio.gather(*(self._send(w) for w in todo))
                 # one write for the batch: a crash before it leaves the rows "sending", which
-                # recovery settles as uncertain (patients) or resends (staff)
+                # recovery settles as uncertain (patients) or resends (staff); their chats stay
+                # held until the claim lease runs out
                 async with self.ctx.db.begin() as db:
                     now = self.ctx.now()
                     loaded = await queries.load_for_sending(db, [w.row_id for w, _ in outcomes])
                     for done, result in outcomes:
                         await self._record(db, done, result, now, tally)
+                    await queries.pace_chats(
+                        db,
+                        {
+                            w.chat_id: now + chat_interval(w.chat_id, result)
+                            for w, result in outcomes
+                            if w.chat_id is not None
+                        },
+                    )
                 del loaded  # the batch stays in the identity map until here
 
     async def next_due_at(self) -> dt.datetime | None:
         async with self.ctx.db() as db:
-            return await queries.next_due_at(db)
+            return await queries.next_due_at(db, self.ctx.now())
 
     async def _prepare(
         self, db: AsyncSession, row_id: int, now: dt.datetime, tally: Tally

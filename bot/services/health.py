@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.db import queries
@@ -51,6 +51,42 @@ async def release_lease(ctx: Context, name: str, holder: str) -> None:
             await db.delete(lease)
 
 
+# Each running process says it is alive this often (real seconds); one silent for PRESENCE_TTL
+# is gone, and the others take over its share of Telegram's rate.
+PRESENCE_EVERY = 3.0
+PRESENCE_TTL = 10.0
+_PROCESS = "process:"
+
+
+async def announce(ctx: Context, process: str) -> int:
+    """Marks `process` alive; returns how many processes are alive, this one included."""
+    await beat(ctx, _PROCESS + process)
+    return await live_processes(ctx)
+
+
+async def live_processes(ctx: Context) -> int:
+    since = ctx.now() - dt.timedelta(seconds=ctx.clock.simulated_seconds(PRESENCE_TTL))
+    async with ctx.db() as db:
+        stmt = select(func.count()).where(
+            Heartbeat.name.startswith(_PROCESS, autoescape=True), Heartbeat.at > since
+        )
+        return int((await db.execute(stmt)).scalar_one())
+
+
+async def retire(ctx: Context, process: str) -> None:
+    """A process stopping cleanly: the others need not wait for its presence to run out."""
+    async with ctx.db.begin() as db:
+        await db.execute(delete(Heartbeat).where(Heartbeat.name == _PROCESS + process))
+    # and processes that died long ago leave no rows behind
+    async with ctx.db.begin() as db:
+        old = ctx.now() - dt.timedelta(days=1)
+        await db.execute(
+            delete(Heartbeat).where(
+                Heartbeat.name.startswith(_PROCESS, autoescape=True), Heartbeat.at < old
+            )
+        )
+
+
 async def beat(ctx: Context, name: str, **detail: object) -> None:
     now = ctx.now()
     try:
@@ -72,6 +108,7 @@ class Health:
     failed: int
     last_dispatch_at: dt.datetime | None
     overdue_escalations: int
+    processes: int = 0
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -110,6 +147,7 @@ async def check(ctx: Context) -> Health:
         failed=int(counts.get(MessageStatus.FAILED, 0)),
         last_dispatch_at=beat_row.at if beat_row else None,
         overdue_escalations=int(overdue),
+        processes=await live_processes(ctx),
     )
     if oldest is not None and now - oldest > BEHIND:
         minutes = int((now - oldest).total_seconds() // 60)

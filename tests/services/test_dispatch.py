@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import datetime as dt
 
 from bot.clock import FrozenClock
@@ -116,11 +117,24 @@ async def test_two_workers_never_send_the_same_message(
             row.useful_until = clock.now() + dt.timedelta(days=1)
     ctx2, engine = make_context(settings, clock)  # type: ignore[arg-type]
     a, b = FakeSender(delay=0.001), FakeSender(delay=0.001)
-    await asyncio.gather(dispatcher(ctx, a).dispatch_due(), dispatcher(ctx2, b).dispatch_due())
+    workers = (dispatcher(ctx, a), dispatcher(ctx2, b))
+    rounds = 0
+    while True:
+        seen_a, seen_b = len(a.sent), len(b.sent)
+        await asyncio.gather(*(w.dispatch_due() for w in workers))
+        new = a.sent[seen_a:] + b.sent[seen_b:]
+        if not new:
+            break
+        rounds += 1
+        # each round sends at most one message per chat, whichever worker sends it
+        per_chat = collections.Counter(s.chat_id for s in new)
+        assert max(per_chat.values()) == 1
+        clock.advance(dt.timedelta(seconds=1.1))  # a chat is free a second after its answer
     await engine.dispose()  # type: ignore[attr-defined]
     sent = [(s.chat_id, s.text) for s in a.sent + b.sent]
     # one send per row, every row sent: a row sent twice would make more sends than rows
     assert len(sent) == 40 * FACE_STEPS
+    assert rounds == FACE_STEPS  # a patient's eleven messages go out a second apart
     async with ctx.db() as db:
         statuses_now = [r.status for r in (await db.execute(ScheduledMessage.__table__.select()))]
     assert statuses_now == [MessageStatus.SENT] * len(sent)
