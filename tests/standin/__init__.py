@@ -1,6 +1,6 @@
 """Loopback Telegram Bot API stand-in for tests and `aftercare demo`: the package's public names."""
 
-from .models import Fault, SentMessage, TranscriptEntry
+from .models import Exchange, Fault, SentMessage, TranscriptEntry
 from .server import StandIn
 
-__all__ = ["Fault", "SentMessage", "StandIn", "TranscriptEntry"]
+__all__ = ["Exchange", "Fault", "SentMessage", "StandIn", "TranscriptEntry"]

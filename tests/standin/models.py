@@ -13,7 +13,13 @@ BLOCKED = "Forbidden: bot was blocked by the user"
 EMPTY_TEXT = "Bad Request: message text is empty"
 
 FaultKind = Literal[
-    "retry_after", "server_error", "forbidden", "bad_request", "slow", "drop_connection"
+    "retry_after",
+    "server_error",
+    "forbidden",
+    "bad_request",
+    "slow",
+    "drop_connection",
+    "deliver_then_drop",
 ]
 
 
@@ -60,7 +66,14 @@ class Fault:
 
     @classmethod
     def drop_connection(cls) -> Fault:
+        """The connection is closed before the call is carried out: nothing is delivered."""
         return cls("drop_connection")
+
+    @classmethod
+    def deliver_then_drop(cls) -> Fault:
+        """The call is carried out (a message is delivered), then the connection is closed
+        before the answer: the client cannot know that it arrived."""
+        return cls("deliver_then_drop")
 
     @classmethod
     def from_json(cls, data: JSON) -> Fault:
@@ -78,6 +91,8 @@ class Fault:
             return cls.slow(float(data.get("delay", 1.0)))
         if kind == "drop_connection":
             return cls.drop_connection()
+        if kind == "deliver_then_drop":
+            return cls.deliver_then_drop()
         raise ValueError(f"unknown fault kind {kind!r}")
 
     def error_body(self) -> JSON:
@@ -86,6 +101,26 @@ class Fault:
         if self.kind == "retry_after":
             body["parameters"] = {"retry_after": self.seconds}
         return body
+
+
+@dataclass
+class Exchange:
+    """One Bot API request as the stand-in saw it: when it arrived and how it was answered."""
+
+    method: str
+    chat_id: int | None
+    arrived: float  # time.monotonic() when the request was read: real seconds
+    at: dt.datetime  # the stand-in's clock at arrival (a test's fast clock, if it has one)
+    status: int | None = None  # the HTTP status answered; None while open, or when dropped
+    retry_after: int | None = None  # announced with a 429
+    answered: float | None = None  # time.monotonic() when the answer (or the drop) was made
+
+    @property
+    def retry_until(self) -> float | None:
+        """The end of the announced retry_after window, on the `arrived` timeline."""
+        if self.retry_after is None or self.answered is None:
+            return None
+        return self.answered + self.retry_after
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""StandIn: the loopback HTTP server, its lifecycle, injected faults and flood limits."""
+"""StandIn: the loopback HTTP server, its lifecycle, outages, injected faults and flood limits."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from aiohttp import web
 
 from .botapi import SEND_METHODS, BotApi
 from .control import control_routes
-from .models import JSON, ApiError, Fault, SentMessage
+from .models import JSON, ApiError, Exchange, Fault, SentMessage
 from .params import int_param, read_params
 from .ratelimit import RateLimiter
 from .world import World
@@ -59,13 +59,18 @@ class StandIn(World):
             now=limit_clock or time.monotonic,
         )
         self._faults: list[_PendingFault] = []
+        # every Bot API request with its arrival time and answer, for timing checks
+        self.exchanges: list[Exchange] = []
         self._closing = asyncio.Event()
         self._api = BotApi(self, self._closing)
         self._runner: web.AppRunner | None = None
         self._base_url: str | None = None
+        self._offline_port: int | None = None
 
     @property
     def base_url(self) -> str:
+        if self._offline_port is not None:
+            return f"http://127.0.0.1:{self._offline_port}"
         if self._base_url is None:
             raise RuntimeError("StandIn is not running: await start() first")
         return self._base_url
@@ -80,7 +85,8 @@ class StandIn(World):
         """What to pass as python-telegram-bot's Bot(base_file_url=...)."""
         return f"{self.base_url}/file/bot"
 
-    async def start(self) -> None:
+    async def start(self, port: int = 0) -> None:
+        """Listens on 127.0.0.1, on `port` (0: any free port)."""
         if self._runner is not None:
             raise RuntimeError("StandIn is already running")
         self._closing.clear()
@@ -92,13 +98,14 @@ class StandIn(World):
         # Held long polls and slow answers end at stop(), so a short grace period is plenty.
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
+        site = web.TCPSite(runner, "127.0.0.1", port)
         await site.start()
         port = runner.addresses[0][1]
         self._runner = runner
         self._base_url = f"http://127.0.0.1:{port}"
 
     async def stop(self) -> None:
+        self._offline_port = None
         runner, self._runner = self._runner, None
         if runner is None:
             return
@@ -106,6 +113,27 @@ class StandIn(World):
         self.updates_changed.set()
         await runner.cleanup()
         self._base_url = None
+
+    async def go_offline(self) -> None:
+        """Telegram becomes unreachable: the port stops listening, so every connection is
+        refused (open ones are closed) until go_online(). What the world holds is kept."""
+        if self._runner is None:
+            raise RuntimeError("StandIn is not running")
+        port = int(self.base_url.rsplit(":", 1)[1])
+        await self.stop()
+        self._offline_port = port
+
+    async def go_online(self) -> None:
+        """Listens again on the same port, so a client configured with base_url reconnects."""
+        port = self._offline_port
+        if port is None:
+            raise RuntimeError("StandIn is not offline: go_offline() first")
+        self._offline_port = None
+        await self.start(port)
+
+    @property
+    def is_offline(self) -> bool:
+        return self._offline_port is not None
 
     async def __aenter__(self) -> StandIn:
         await self.start()
@@ -192,17 +220,16 @@ class StandIn(World):
             return web.json_response(error.body(), status=error.status)
         method = self._api.canonical(name)
         self.requests.append((method or name, params))
+        exchange = Exchange(method or name, _chat_id_of(params), time.monotonic(), self.now())
+        self.exchanges.append(exchange)
         if method is None:
-            return web.json_response(NOT_FOUND, status=404)
+            return _answer(exchange, NOT_FOUND, 404)
 
         fault = self._take_fault(method, params)
         if fault is not None and fault.kind == "drop_connection":
-            if request.transport is not None:
-                request.transport.close()
-            # aiohttp fails to write this onto the closed transport and drops it quietly.
-            return web.Response()
-        if fault is not None and fault.kind != "slow":
-            return web.json_response(fault.error_body(), status=fault.status)
+            return _drop(exchange, request)
+        if fault is not None and fault.kind not in ("slow", "deliver_then_drop"):
+            return _answer(exchange, fault.error_body(), fault.status)
 
         limited = method in SEND_METHODS
         try:
@@ -214,9 +241,11 @@ class StandIn(World):
                 self._limiter.record(_chat_id_of(params))
         except ApiError as error:
             body, status = error.body(), error.status
+        if fault is not None and fault.kind == "deliver_then_drop":
+            return _drop(exchange, request)
         if fault is not None:
             await self._pause(fault.delay)
-        return web.json_response(body, status=status)
+        return _answer(exchange, body, status)
 
     def _enforce_rate_limit(self, params: JSON) -> None:
         retry_after = self._limiter.check(_chat_id_of(params))
@@ -241,6 +270,22 @@ class StandIn(World):
             return web.json_response(NOT_FOUND, status=404)
         content_type = mimetypes.guess_type(stored.file_path)[0] or "application/octet-stream"
         return web.Response(body=stored.data, content_type=content_type)
+
+
+def _answer(exchange: Exchange, body: JSON, status: int) -> web.Response:
+    exchange.status, exchange.answered = status, time.monotonic()
+    parameters = body.get("parameters")
+    if status == 429 and isinstance(parameters, dict):
+        exchange.retry_after = int(parameters["retry_after"])
+    return web.json_response(body, status=status)
+
+
+def _drop(exchange: Exchange, request: web.Request) -> web.Response:
+    exchange.answered = time.monotonic()
+    if request.transport is not None:
+        request.transport.close()
+    # aiohttp fails to write this onto the closed transport and drops it quietly.
+    return web.Response()
 
 
 def _chat_id_of(params: JSON) -> int | None:

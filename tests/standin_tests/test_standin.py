@@ -353,6 +353,58 @@ async def test_dropped_connection_is_a_network_error_and_not_delivered(
 
 
 @pytest.mark.asyncio
+async def test_deliver_then_drop_delivers_but_the_client_hears_nothing(
+    standin: StandIn, bot: telegram.Bot
+) -> None:
+    standin.fail_next("sendMessage", Fault.deliver_then_drop())
+
+    with pytest.raises(telegram.error.NetworkError) as caught:
+        await bot.send_message(PAT, "did this arrive?")
+
+    assert not isinstance(caught.value, telegram.error.TimedOut)
+    assert [m.text for m in standin.messages] == ["did this arrive?"]
+    assert standin.exchanges[-1].status is None  # dropped, not answered
+
+
+@pytest.mark.asyncio
+async def test_offline_refuses_connections_until_online_on_the_same_port(
+    standin: StandIn, bot: telegram.Bot
+) -> None:
+    await bot.send_message(PAT, "before")  # a keep-alive connection is open now
+    url = standin.base_url
+
+    await standin.go_offline()
+
+    assert standin.is_offline and standin.base_url == url
+    with pytest.raises(telegram.error.NetworkError) as caught:
+        await bot.send_message(PAT, "while offline")
+    assert isinstance(caught.value.__cause__, httpx.ConnectError)
+    await standin.go_online()
+    await bot.send_message(PAT, "after")
+    assert standin.base_url == url
+    assert [m.text for m in standin.messages] == ["before", "after"]
+
+
+@pytest.mark.asyncio
+async def test_exchanges_record_arrival_answer_and_retry_after(
+    standin: StandIn, bot: telegram.Bot
+) -> None:
+    standin.fail_next("sendMessage", Fault.retry_after(4))
+    before = time.monotonic()
+
+    with pytest.raises(telegram.error.RetryAfter):
+        await bot.send_message(PAT, "hello")
+    await bot.send_message(PAT, "hello")
+
+    refused, accepted = standin.exchanges[-2:]
+    assert (refused.method, refused.chat_id, refused.status) == ("sendMessage", PAT, 429)
+    assert refused.retry_after == 4 and refused.answered is not None
+    assert before <= refused.arrived <= refused.answered <= accepted.arrived
+    assert refused.retry_until == refused.answered + 4
+    assert (accepted.status, accepted.retry_after, accepted.retry_until) == (200, None, None)
+
+
+@pytest.mark.asyncio
 async def test_global_rate_limit_refuses_a_flood(standin: StandIn, bot: telegram.Bot) -> None:
     users = range(2000, 2040)
     for user_id in users:
