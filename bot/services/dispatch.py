@@ -48,7 +48,11 @@ log = logging.getLogger(__name__)
 INTERACTIVE_KINDS = frozenset({"clinic-message"})
 # A claim older than this belongs to a worker that died mid-send.
 STALE_CLAIM = dt.timedelta(minutes=5)
-MAX_ATTEMPTS = 8
+# When Telegram cannot be reached (or answers 5xx) the fault is the network's, not the
+# message's: a row waits at most this long between tries, so once Telegram is back everything
+# held goes out within half a minute. A try costs one failed request (a refused connection
+# fails at once); a growing wait, 30 minutes at the end, left messages late long after an outage.
+RETRY_CAP = dt.timedelta(seconds=20)
 # Telegram's limits per chat: about one message a second in a private chat, 20 a minute in a
 # group. Counted from the answer to the previous send, so they hold whatever the network does.
 PRIVATE_CHAT_INTERVAL = dt.timedelta(seconds=1.05)
@@ -64,8 +68,9 @@ def chat_interval(chat_id: int, result: int | DeliveryError) -> dt.timedelta:
 
 
 def backoff(attempts: int) -> dt.timedelta:
-    """10 s, 20 s, 40 s … at most 30 minutes between tries when Telegram cannot be reached."""
-    return dt.timedelta(seconds=min(10 * 2 ** max(attempts - 1, 0), 1800))
+    """10 s after the first failed try, then every 20 s (RETRY_CAP)."""
+    first = dt.timedelta(seconds=10 * 2 ** min(max(attempts - 1, 0), 8))
+    return min(first, RETRY_CAP)
 
 
 @dataclass
@@ -350,15 +355,14 @@ class Dispatcher:
         err = result
         row.last_error = err.reason
         if isinstance(err, TransientDeliveryError):
+            # Telegram did not take it: tried again for as long as it is useful (expired at its
+            # useful_until; staff notices after a week), never failed by a count of tries, so
+            # an outage or a 429 storm loses no patient message and no staff alert
             delay = backoff(row.attempts)
             if err.retry_after is not None:
                 delay = dt.timedelta(seconds=err.retry_after)
-            if row.attempts >= MAX_ATTEMPTS:
-                row.status = MessageStatus.FAILED
-                tally.failed += 1
-            else:
-                row.status, row.due_at = MessageStatus.PENDING, now + delay
-                tally.retried += 1
+            row.status, row.due_at = MessageStatus.PENDING, now + delay
+            tally.retried += 1
         elif isinstance(err, UncertainDelivery):
             if work.audience == Audience.STAFF:
                 # staff alerts are repeated until someone sees them

@@ -5,6 +5,10 @@ from __future__ import annotations
 import asyncio
 import collections
 import datetime as dt
+import itertools
+
+import pytest
+from sqlalchemy import select
 
 from bot.clock import FrozenClock
 from bot.db.models import Audience, MessageStatus, Patient, PatientStatus, ScheduledMessage
@@ -15,9 +19,10 @@ from bot.errors import (
     UncertainDelivery,
 )
 from bot.services.context import Context
-from bot.services.dispatch import Dispatcher
+from bot.services.dispatch import Dispatcher, backoff
 from bot.services.patient_chat import note_contact
 from bot.services.protocols import load_protocols
+from tests.bulk import add_due_messages
 from tests.conftest import PG_URL, T0, make_context
 from tests.fakes import FakeSender
 from tests.services.helpers import active_patient, rows, statuses, with_session
@@ -191,6 +196,35 @@ async def test_failure_before_the_request_left_is_retried_with_backoff(
     await d.dispatch_due()
     assert (await statuses(ctx, patient.id))["right-after"] == MessageStatus.SENT
     assert len(sender.sent) == 1
+
+
+@pytest.mark.parametrize(
+    ("attempts", "seconds"), [(0, 10), (1, 10), (2, 20), (3, 20), (8, 20), (10_000, 20)]
+)
+def test_backoff_is_short_so_an_outage_ends_within_half_a_minute(
+    attempts: int, seconds: int
+) -> None:
+    assert backoff(attempts) == dt.timedelta(seconds=seconds)
+
+
+async def test_unreachable_telegram_is_retried_while_useful_then_expires_never_fails(
+    ctx: Context, clock: FrozenClock
+) -> None:
+    await add_due_messages(ctx, 1, 1, dt.timedelta(minutes=10), first_user=USER)
+    sender = FakeSender(fail=lambda c, t: TransientDeliveryError("not sent: ConnectError"))
+    d = dispatcher(ctx, sender)
+    tries: list[dt.datetime] = []
+    while (nxt := await d.next_due_at()) is not None:
+        clock.set(max(nxt, clock.now()))
+        tally = await d.dispatch_due()
+        tries += [clock.now()] * tally.retried
+        assert tally.failed == 0
+    gaps = {later - earlier for earlier, later in itertools.pairwise(tries)}
+    assert gaps == {dt.timedelta(seconds=10), dt.timedelta(seconds=20)}
+    assert len(tries) == 31  # at 0 s, 10 s, then every 20 s up to 590 s: useful for 600 s
+    async with ctx.db() as db:
+        row = (await db.execute(select(ScheduledMessage))).scalar_one()
+    assert (row.status, row.attempts) == (MessageStatus.EXPIRED, 31)
 
 
 async def test_timeout_after_the_request_left_is_uncertain_and_not_resent(
