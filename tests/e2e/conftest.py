@@ -99,11 +99,38 @@ class Harness:
                 await asyncio.sleep(0.05)
                 continue
             if row.status not in (MessageStatus.PENDING, MessageStatus.SENDING):
+                await self.catch_up(patient_ref, deadline)
                 return row
             if row.status == MessageStatus.PENDING:
                 await self.advance_to(row.due_at)
             await asyncio.sleep(0.05)
         raise TimeoutError(f"step {step} did not settle")
+
+    async def catch_up(self, patient_ref: str, deadline: float) -> None:
+        """Waits (until `deadline`) for the patient's other messages already due to go out:
+        they leave a second apart (Telegram's per-chat limit), after the one just driven."""
+        from sqlalchemy import select
+
+        from bot.db.models import MessageStatus, Patient, PatientStatus, ScheduledMessage
+
+        stmt = (
+            select(ScheduledMessage.id)
+            .join(Patient, Patient.id == ScheduledMessage.patient_id)
+            .where(
+                ScheduledMessage.patient_id == int(patient_ref),
+                Patient.status == PatientStatus.ACTIVE,
+                ScheduledMessage.status.in_([MessageStatus.PENDING, MessageStatus.SENDING]),
+            )
+            .limit(1)
+        )
+        loop = asyncio.get_running_loop()
+        while loop.time() < deadline:
+            async with self.ctx.db() as db:
+                if (
+                    await db.execute(stmt.where(ScheduledMessage.due_at <= self.clock.now()))
+                ).first() is None:
+                    return
+            await asyncio.sleep(0.05)
 
     async def tap(
         self, user_id: int, message: SentMessage, button: str, *, chat_id: int | None = None
