@@ -13,7 +13,10 @@ import signal
 from collections.abc import AsyncIterator
 from typing import Any
 
+from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram import Update
+from telegram.error import BadRequest
 from telegram.ext import Application, ApplicationBuilder
 from telegram.request import HTTPXRequest
 
@@ -22,12 +25,13 @@ from bot.adapters.pacing import Pacing
 from bot.adapters.ratelimit import RateLimiter
 from bot.adapters.telegram import TelegramSender
 from bot.clock import Clock, ScaledClock
-from bot.config import Settings, parse_ack_timeouts
+from bot.config import Settings, Webhook, parse_ack_timeouts
 from bot.db.engine import make_engine, make_sessionmaker
 from bot.db.migrate import current_revision, head_revision, upgrade_async
 from bot.domain.plan import QuietHours
 from bot.errors import ConfigError
-from bot.handlers import polling, registry
+from bot.handlers import polling, registry, webhook
+from bot.handlers.inbound import UpdateWorker
 from bot.i18n import I18n
 from bot.services import health
 from bot.services.callbacks import CallbackSigner
@@ -121,7 +125,7 @@ def build_application(settings: Settings, token: str, ctx: Context) -> AnyApp:
         .token(token)
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
-        # our own poller stores updates before confirming them (see bot.handlers.polling)
+        # our own poller and webhook store updates before confirming them (bot.handlers.inbound)
         .updater(None)
         .request(
             HTTPXRequest(
@@ -146,6 +150,10 @@ def build_application(settings: Settings, token: str, ctx: Context) -> AnyApp:
         batch,
         claim_lease=dt.timedelta(seconds=ctx.clock.simulated_seconds(settings.claim_lease)),
     )
+    # an update a dead process was handling is taken again after the same lease as a send
+    application.bot_data["updates"] = UpdateWorker(
+        application, dt.timedelta(seconds=ctx.clock.simulated_seconds(settings.claim_lease))
+    )
     job_queue = application.job_queue
     assert job_queue is not None
     ctx.wake = lambda: dispatch_job.wake(job_queue)
@@ -160,15 +168,20 @@ async def _log_error(update: object, context: Any) -> None:
 
 
 class Runtime:
-    """The bot's main job: polling, handlers, the dispatcher and its wake-ups.
+    """The bot's main job: polling (or a webhook), handlers, the dispatcher and its wake-ups.
 
     Several may run on one database. Each says it is alive every few seconds and paces itself
     to an equal share of Telegram's overall rate (AFTERCARE_SEND_RATE divided by the processes
     alive), so together they stay under it; per-chat spacing is kept in the database."""
 
-    def __init__(self, application: AnyApp, ctx: Context) -> None:
+    def __init__(self, application: AnyApp, ctx: Context, hook: Webhook | None = None) -> None:
         self.application = application
         self.ctx = ctx
+        self.webhook = hook
+        updates = application.bot_data["updates"]
+        assert isinstance(updates, UpdateWorker)
+        self.updates = updates
+        self._server: web.AppRunner | None = None
         self.process = f"{os.getpid()}-{secrets.token_hex(4)}"
         limiter = application.bot_data.get("limiter")
         self.limiter = limiter if isinstance(limiter, RateLimiter) else None
@@ -214,9 +227,45 @@ class Runtime:
         await app.start()
         assert app.job_queue is not None
         jobs.register(app.job_queue)
-        self._poller = asyncio.create_task(polling.poll_forever(app), name="poller")
+        # the worker's first pass handles what a crash left stored but unhandled
+        self.updates.start()
+        if self.webhook is None:
+            await self._leave_webhook()
+            self._poller = asyncio.create_task(
+                polling.poll_forever(app, self.updates.kick), name="poller"
+            )
+        else:
+            await self._take_webhook(self.webhook)
+
+    async def _leave_webhook(self) -> None:
+        # Telegram refuses getUpdates while a webhook is set; what it holds is kept for polling
+        info = await self.application.bot.get_webhook_info()
+        if info.url:
+            log.warning("a webhook was set: removing it to poll instead")
+        await self.application.bot.delete_webhook(drop_pending_updates=False)
+
+    async def _take_webhook(self, hook: Webhook) -> None:
+        # listening first: Telegram posts as soon as the webhook is set
+        self._server = await webhook.serve(self.application, hook, self.updates.kick)
+        try:
+            await self.application.bot.set_webhook(
+                hook.url,
+                secret_token=hook.secret,
+                allowed_updates=Update.ALL_TYPES,
+                drop_pending_updates=False,
+            )
+        except BadRequest as err:
+            raise ConfigError(
+                f"AFTERCARE_WEBHOOK_URL: Telegram refused it ({err.message})"
+            ) from None
+        log.info("webhook set; listening on %s:%s", hook.host, hook.port)
 
     async def stop(self) -> None:
+        # no new updates in, the one in hand finished; the webhook stays set for the others
+        server, self._server = self._server, None
+        if server is not None:
+            await server.cleanup()
+        await self.updates.stop()
         for task in (self._poller, self._presence):
             if task is not None:
                 task.cancel()
@@ -230,19 +279,20 @@ class Runtime:
             await health.retire(self.ctx, self.process)
 
 
-async def run(settings: Settings) -> None:
-    """`aftercare run`: until SIGINT or SIGTERM."""
+async def run(settings: Settings, *, use_webhook: bool = False) -> None:
+    """`aftercare run`: until SIGINT or SIGTERM; with `use_webhook`, Telegram posts updates."""
     token = settings.require_token()
+    hook = settings.require_webhook() if use_webhook else None
     setup_logging()
     async with open_context(settings, migrate=True) as ctx:
-        runtime = Runtime(build_application(settings, token, ctx), ctx)
+        runtime = Runtime(build_application(settings, token, ctx), ctx, hook)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await runtime.start()
-        log.info("aftercare bot running (clock speed %s)", settings.clock_speed)
         try:
+            await runtime.start()
+            log.info("aftercare bot running (clock speed %s)", settings.clock_speed)
             await stop.wait()
         finally:
             await runtime.stop()

@@ -605,10 +605,17 @@ def status_command(obj: dict[str, Any], as_json: bool) -> None:
 
 # --- running ------------------------------------------------------------------------------------
 @cli.command("run")
+@click.option(
+    "--webhook",
+    "use_webhook",
+    is_flag=True,
+    help="Take updates from Telegram's posts (AFTERCARE_WEBHOOK_*) instead of polling; "
+    "several processes may run it side by side.",
+)
 @click.pass_obj
-def run(obj: dict[str, Any]) -> None:
-    """Run the bot: long polling, handlers and the dispatcher, until stopped."""
-    asyncio.run(app.run(_settings(obj)))
+def run(obj: dict[str, Any], use_webhook: bool) -> None:
+    """Run the bot: long polling (or a webhook), handlers and the dispatcher, until stopped."""
+    asyncio.run(app.run(_settings(obj), use_webhook=use_webhook))
 
 
 @cli.command("demo")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -15,6 +17,9 @@ from bot.errors import ConfigError
 
 TELEGRAM_API_URL = "https://api.telegram.org"
 _QUIET = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
+# what Telegram accepts as a webhook's secret_token
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+_LISTEN = re.compile(r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[A-Za-z0-9.-]+)):(?P<port>\d{1,5})$")
 
 
 def normalise_database_url(url: str) -> str:
@@ -26,6 +31,26 @@ def normalise_database_url(url: str) -> str:
     if url.startswith(("sqlite+aiosqlite:///", "postgresql+asyncpg://")):
         return url
     raise ValueError("use a sqlite:///path or postgresql://user@host/db URL")
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """`0.0.0.0:8443`, `127.0.0.1:8080` or `[::]:8443` → (host, port)."""
+    found = _LISTEN.match(text.strip())
+    port = int(found["port"]) if found else 0
+    if found is None or not 0 < port < 65536:
+        raise ValueError("must look like 0.0.0.0:8443 (an address and a port from 1 to 65535)")
+    return found["v6"] or found["host"], port
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """Webhook mode, checked: where Telegram posts, where we listen, the secret it sends."""
+
+    url: str
+    host: str
+    port: int
+    path: str
+    secret: str = field(repr=False)
 
 
 def parse_ack_timeouts(text: str) -> dict[str, dt.timedelta]:
@@ -78,6 +103,12 @@ class Settings(BaseSettings):
     claim_lease: float = 300.0
     # seconds to wait for Telegram's answer to a send; past it the message is "uncertain"
     send_timeout: float = 10.0
+    # `run --webhook`: the public address Telegram posts updates to (its path is served), the
+    # local address the server listens on (TLS is left to the proxy in front), and the secret
+    # Telegram sends back in every request's X-Telegram-Bot-Api-Secret-Token header
+    webhook_url: str | None = None
+    webhook_listen: str = "0.0.0.0:8443"
+    webhook_secret: SecretStr | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -90,6 +121,31 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.fragment:
+            raise ValueError("must be the https:// address Telegram is to post updates to")
+        return value.strip()
+
+    @field_validator("webhook_listen")
+    @classmethod
+    def _webhook_listen(cls, value: str) -> str:
+        parse_listen(value)
+        return value.strip()
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if not _WEBHOOK_SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError("must be 1 to 256 characters, each a letter, a digit, _ or -")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -148,6 +204,26 @@ class Settings(BaseSettings):
         if not re.fullmatch(r"\d+:[A-Za-z0-9_-]+", token):
             raise ConfigError("AFTERCARE_BOT_TOKEN is malformed: expected digits, ':' and a key")
         return token
+
+    def require_webhook(self) -> Webhook:
+        if self.webhook_url is None:
+            raise ConfigError(
+                "AFTERCARE_WEBHOOK_URL is not set: give the https:// address Telegram is to "
+                "post updates to (for run --webhook)"
+            )
+        if self.webhook_secret is None:
+            raise ConfigError(
+                "AFTERCARE_WEBHOOK_SECRET is not set: choose 1 to 256 letters, digits, _ or - "
+                "(Telegram sends it with every update, for run --webhook)"
+            )
+        host, port = parse_listen(self.webhook_listen)
+        return Webhook(
+            url=self.webhook_url,
+            host=host,
+            port=port,
+            path=urlsplit(self.webhook_url).path or "/",
+            secret=self.webhook_secret.get_secret_value(),
+        )
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -1,4 +1,4 @@
-"""Long polling through the inbox: updates are stored before the next getUpdates confirms them."""
+"""Long polling into the inbox: updates are stored before the next getUpdates confirms them."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ import logging
 import os
 import secrets
 import socket
+from collections.abc import Callable
 from typing import Any
 
 from telegram import Update
-from telegram.error import NetworkError, RetryAfter, TelegramError
+from telegram.error import Conflict, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application
 
 from bot.handlers.common import ctx_of
@@ -27,28 +28,12 @@ POLLER_LEASE = "poller"
 LEASE_SECONDS = 30.0  # seconds Telegram holds getUpdates open when there is nothing to say
 
 
-async def handle_stored(application: AnyApp) -> int:
-    """Handles every stored update not yet handled, oldest first; returns how many."""
-    ctx = ctx_of(application.bot_data)
-    handled = 0
-    while batch := await inbox.pending(ctx):
-        for row in batch:
-            ok = True
-            try:
-                assert row.payload is not None
-                update = Update.de_json(row.payload, application.bot)
-                await application.process_update(update)
-            except Exception:
-                ok = False
-                log.exception("update %s could not be handled", row.update_id)
-            await inbox.finish(ctx, row.update_id, ok)
-            handled += 1
-    return handled
-
-
-async def poll_forever(application: AnyApp, timeout: int = POLL_TIMEOUT) -> None:
-    """Runs until cancelled. A crash between storing and handling loses nothing: the stored
-    updates are handled on the next start, and Telegram is only told after they were stored.
+async def poll_forever(
+    application: AnyApp, stored: Callable[[], None], timeout: int = POLL_TIMEOUT
+) -> None:
+    """Runs until cancelled; calls `stored` after new updates are stored (the handling is the
+    update worker's, bot.handlers.inbound). A crash between storing and handling loses nothing:
+    Telegram is only told after they were stored, and stored updates are handled at start-up.
     With several processes on one database, only the holder of the poller lease polls (Telegram
     allows one getUpdates at a time); another takes over when its lease runs out."""
     ctx = ctx_of(application.bot_data)
@@ -61,7 +46,6 @@ async def poll_forever(application: AnyApp, timeout: int = POLL_TIMEOUT) -> None
                 continue
             last = await inbox.last_update_id(ctx)
             offset = last + 1 if last is not None else None
-            await handle_stored(application)
             try:
                 updates = await application.bot.get_updates(
                     offset=offset,
@@ -73,6 +57,13 @@ async def poll_forever(application: AnyApp, timeout: int = POLL_TIMEOUT) -> None
             except RetryAfter as err:
                 await asyncio.sleep(_seconds(err.retry_after))
                 continue
+            except Conflict:
+                # Telegram refuses getUpdates while a webhook is set: a process started with
+                # --webhook set it again after this one removed it at start-up
+                failures += 1
+                log.warning("getUpdates refused: a webhook is set (run --webhook elsewhere?)")
+                await asyncio.sleep(min(2.0**failures, 30.0))
+                continue
             except (NetworkError, TelegramError) as err:
                 failures += 1
                 log.warning("getUpdates failed (%s); retrying", type(err).__name__)
@@ -80,7 +71,7 @@ async def poll_forever(application: AnyApp, timeout: int = POLL_TIMEOUT) -> None
                 continue
             if updates:
                 await inbox.store(ctx, [u.to_dict() for u in updates])
-                await handle_stored(application)
+                stored()
     finally:
         with contextlib.suppress(Exception):
             await asyncio.shield(health.release_lease(ctx, POLLER_LEASE, holder))

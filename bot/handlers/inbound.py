@@ -1,0 +1,94 @@
+"""Stored updates to the handlers: one at a time per process, each claimed by one process only."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application
+
+from bot.handlers.common import ctx_of
+from bot.services import inbox
+
+log = logging.getLogger(__name__)
+
+AnyApp = Application[Any, Any, Any, Any, Any, Any]
+# real seconds between looks at the inbox when nothing wakes the worker: updates another
+# process stored but did not get to, or left claimed when it died, are found this way
+SWEEP_SECONDS = 15.0
+# real seconds a stopping process gives the update in hand before cutting it short
+STOP_GRACE = 5.0
+
+
+async def handle_stored(
+    application: AnyApp, lease: dt.timedelta, keep_going: Callable[[], bool] = lambda: True
+) -> int:
+    """Handles stored updates, oldest first, until none is left to claim; returns how many."""
+    ctx = ctx_of(application.bot_data)
+    handled = 0
+    while keep_going() and (row := await inbox.claim_next(ctx, lease)) is not None:
+        ok = True
+        try:
+            assert row.payload is not None
+            update = Update.de_json(row.payload, application.bot)
+            await application.process_update(update)
+        except Exception:
+            ok = False
+            log.exception("update %s could not be handled", row.update_id)
+        await inbox.finish(ctx, row.update_id, ok)
+        handled += 1
+    return handled
+
+
+class UpdateWorker:
+    """This process's one consumer of the inbox. Woken when an update was stored here, and every
+    SWEEP_SECONDS for the rest; its first pass, at start-up, takes what a crash left behind."""
+
+    def __init__(
+        self, application: AnyApp, lease: dt.timedelta, sweep_seconds: float = SWEEP_SECONDS
+    ) -> None:
+        self.application = application
+        self.lease = lease
+        self.sweep_seconds = sweep_seconds
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._stopping = False
+        self._wake.set()
+        self._task = asyncio.create_task(self._run(), name="updates")
+
+    def kick(self) -> None:
+        """New updates are stored: handle them now rather than at the next sweep."""
+        self._wake.set()
+
+    async def stop(self, grace: float = STOP_GRACE) -> None:
+        """Lets the update in hand finish (up to `grace` seconds), then stops; an update cut
+        short stays claimed and is taken again once its claim is older than the lease."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(task), grace)
+        if not task.done():
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                await handle_stored(self.application, self.lease, lambda: not self._stopping)
+            except Exception as err:  # the database is away: the next wake or sweep retries
+                log.warning("stored updates could not be claimed (%s)", type(err).__name__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.sweep_seconds)
