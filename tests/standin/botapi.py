@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -37,6 +38,14 @@ SEND_METHODS = frozenset(
         "forwardMessage",
     }
 )
+
+# Telegram's wording while a webhook is set
+WEBHOOK_ACTIVE = (
+    "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete "
+    "the webhook first"
+)
+WEBHOOK_SET_MEANWHILE = "Conflict: terminated by setWebhook request"
+_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly the "
@@ -117,10 +126,14 @@ class BotApi:
         except (TypeError, ValueError) as exc:
             raise bad_request("timeout must be a number") from exc
         world = self._world
+        if world.webhook_url:
+            raise ApiError(409, WEBHOOK_ACTIVE)
         world.confirm_updates(offset)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
+            if world.webhook_url:
+                raise ApiError(409, WEBHOOK_SET_MEANWHILE)
             pending = world.pending_updates(limit)
             remaining = deadline - loop.time()
             if pending or remaining <= 0 or self._closing.is_set():
@@ -130,23 +143,46 @@ class BotApi:
                 await asyncio.wait_for(world.updates_changed.wait(), remaining)
 
     async def _set_webhook(self, params: JSON) -> bool:
-        self._world.webhook_url = str_param(params, "url") or ""
+        url = str_param(params, "url") or ""
+        # Telegram insists on HTTPS; a loopback stand-in has no certificate, so http is let in
+        if url and not url.startswith(("https://", "http://")):
+            raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+        secret = str_param(params, "secret_token") or None
+        if secret is not None and not _SECRET_TOKEN.fullmatch(secret):
+            raise bad_request("secret token contains unallowed characters")
+        allowed = params.get("allowed_updates")
+        if allowed is not None and not (
+            isinstance(allowed, list) and all(isinstance(kind, str) for kind in allowed)
+        ):
+            raise bad_request("can't parse allowed updates")
+        max_connections = int_param(params, "max_connections", default=40) or 40
         if params.get("drop_pending_updates") is True:
             self._world.drop_pending_updates()
+        self._world.set_webhook(
+            url, secret_token=secret, allowed_updates=allowed, max_connections=max_connections
+        )
         return True
 
     async def _delete_webhook(self, params: JSON) -> bool:
-        self._world.webhook_url = ""
         if params.get("drop_pending_updates") is True:
             self._world.drop_pending_updates()
+        self._world.delete_webhook()
         return True
 
     async def _get_webhook_info(self, params: JSON) -> JSON:
-        return {
-            "url": self._world.webhook_url,
+        world = self._world
+        info: JSON = {
+            "url": world.webhook_url,
             "has_custom_certificate": False,
-            "pending_update_count": self._world.pending_update_count,
+            "pending_update_count": world.pending_update_count,
         }
+        if world.webhook_url:
+            info["max_connections"] = world.webhook_max_connections
+            if world.webhook_allowed_updates is not None:
+                info["allowed_updates"] = list(world.webhook_allowed_updates)
+        if world.webhook_last_error is not None:
+            info["last_error_date"], info["last_error_message"] = world.webhook_last_error
+        return info
 
     async def _set_my_commands(self, params: JSON) -> bool:
         commands = params.get("commands")

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 
+import aiohttp
 from aiohttp import web
 
 from .botapi import SEND_METHODS, BotApi
@@ -22,6 +23,12 @@ from .world import World
 
 UNAUTHORIZED: JSON = {"ok": False, "error_code": 401, "description": "Unauthorized"}
 NOT_FOUND: JSON = {"ok": False, "error_code": 404, "description": "Not Found"}
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+# Webhook delivery: a failed post is tried again after a pause that doubles up to the most
+# (Telegram's own pauses are longer; tests need redelivery within a second)
+WEBHOOK_RETRY_FIRST = 0.05
+WEBHOOK_RETRY_MOST = 1.0
+WEBHOOK_TIMEOUT = 10.0
 
 
 @dataclass
@@ -66,6 +73,8 @@ class StandIn(World):
         self._runner: web.AppRunner | None = None
         self._base_url: str | None = None
         self._offline_port: int | None = None
+        self._delivery: asyncio.Task[None] | None = None
+        self._webhook_poke = asyncio.Event()
 
     @property
     def base_url(self) -> str:
@@ -103,6 +112,7 @@ class StandIn(World):
         port = runner.addresses[0][1]
         self._runner = runner
         self._base_url = f"http://127.0.0.1:{port}"
+        self.webhook_changed()
 
     async def stop(self) -> None:
         self._offline_port = None
@@ -111,6 +121,11 @@ class StandIn(World):
             return
         self._closing.set()
         self.updates_changed.set()
+        delivery, self._delivery = self._delivery, None
+        if delivery is not None:
+            delivery.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await delivery
         await runner.cleanup()
         self._base_url = None
 
@@ -134,6 +149,59 @@ class StandIn(World):
     @property
     def is_offline(self) -> bool:
         return self._offline_port is not None
+
+    def webhook_changed(self) -> None:
+        super().webhook_changed()
+        self._webhook_poke.set()
+        running = self._runner is not None and not self._closing.is_set()
+        if self.webhook_url and running and (self._delivery is None or self._delivery.done()):
+            self._delivery = asyncio.create_task(self._deliver(), name="standin-webhook")
+
+    async def _deliver(self) -> None:
+        """While a webhook is set, posts pending updates to it one at a time, oldest first, each
+        until the webhook answers 2xx (then Telegram forgets it), pausing after a failure."""
+        pause = WEBHOOK_RETRY_FIRST
+        timeout = aiohttp.ClientTimeout(total=WEBHOOK_TIMEOUT)
+        async with aiohttp.ClientSession(timeout=timeout) as http:
+            while self.webhook_url and not self._closing.is_set():
+                pending = self.pending_updates(1)
+                if not pending:
+                    self.updates_changed.clear()
+                    self._webhook_poke.clear()
+                    await _first_of(self.updates_changed, self._webhook_poke)
+                    continue
+                update = pending[0]
+                status, failure = await self._post(http, update)
+                self.webhook_attempts.append((update["update_id"], status))
+                if failure is None:
+                    self.delivered(update["update_id"])
+                    pause = WEBHOOK_RETRY_FIRST
+                    continue
+                self.webhook_last_error = (self.unix_now(), failure)
+                self._webhook_poke.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._webhook_poke.wait(), pause)
+                pause = min(pause * 2, WEBHOOK_RETRY_MOST)
+
+    async def _post(
+        self, http: aiohttp.ClientSession, update: JSON
+    ) -> tuple[int | None, str | None]:
+        """(HTTP status, Telegram's wording of the failure or None when delivered)."""
+        headers = {SECRET_HEADER: self.webhook_secret} if self.webhook_secret else {}
+        try:
+            async with http.post(self.webhook_url, json=update, headers=headers) as response:
+                await response.read()
+                if 200 <= response.status < 300:
+                    return response.status, None
+                return response.status, (
+                    f"Wrong response from the webhook: {response.status} {response.reason}"
+                )
+        except TimeoutError:
+            return None, "Read timeout expired"
+        except aiohttp.ClientConnectionError:
+            return None, "Connection refused"
+        except aiohttp.ClientError as err:
+            return None, f"Connection failed: {type(err).__name__}"
 
     async def __aenter__(self) -> StandIn:
         await self.start()
@@ -286,6 +354,15 @@ def _drop(exchange: Exchange, request: web.Request) -> web.Response:
         request.transport.close()
     # aiohttp fails to write this onto the closed transport and drops it quietly.
     return web.Response()
+
+
+async def _first_of(*events: asyncio.Event) -> None:
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
 
 
 def _chat_id_of(params: JSON) -> int | None:

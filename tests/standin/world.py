@@ -80,7 +80,16 @@ class World:
         self.callback_answers: list[JSON] = []
         self.commands: dict[tuple[str, str], list[JSON]] = {}
         self.profile: dict[str, str] = {}
+        # setWebhook: while a URL is set, updates are posted to it (StandIn) and getUpdates
+        # answers 409, as Telegram does
         self.webhook_url = ""
+        self.webhook_secret: str | None = None
+        self.webhook_allowed_updates: list[str] | None = None
+        self.webhook_max_connections = 40
+        # (unix time, Telegram's wording) of the last failed delivery, for getWebhookInfo
+        self.webhook_last_error: tuple[int, str] | None = None
+        # every delivery attempt: (update_id, HTTP status, or None when no answer came)
+        self.webhook_attempts: list[tuple[int, int | None]] = []
         self.updates_changed = asyncio.Event()
         self._sent_index: dict[tuple[int, int], SentMessage] = {}
         self._updates: list[JSON] = []
@@ -157,6 +166,36 @@ class World:
 
     def drop_pending_updates(self) -> None:
         self._updates.clear()
+
+    def delivered(self, update_id: int) -> None:
+        """A webhook answered 2xx for this update: Telegram forgets it."""
+        for index, pending in enumerate(self._updates):
+            if pending["update_id"] == update_id:
+                del self._updates[index]
+                return
+
+    def set_webhook(
+        self,
+        url: str,
+        *,
+        secret_token: str | None = None,
+        allowed_updates: list[str] | None = None,
+        max_connections: int = 40,
+    ) -> None:
+        """Updates go to `url` from now on (an empty one removes the webhook)."""
+        self.webhook_url = url
+        self.webhook_secret = secret_token or None if url else None
+        self.webhook_allowed_updates = allowed_updates if url else None
+        self.webhook_max_connections = max_connections
+        self.webhook_last_error = None
+        self.webhook_changed()
+
+    def delete_webhook(self) -> None:
+        self.set_webhook("")
+
+    def webhook_changed(self) -> None:
+        """Hook for the server, which delivers to the webhook; a held getUpdates wakes up."""
+        self.updates_changed.set()
 
     @property
     def pending_update_count(self) -> int:
