@@ -18,9 +18,13 @@ async def show(update: Update, ctx: Context, step: Step) -> None:
     """Edits the pressed question and sends what comes next."""
     query = update.callback_query
     if step.edit is not None and query is not None:
-        # the same press handled twice leaves the message as it is
-        with contextlib.suppress(BadRequest):
+        try:
             await query.edit_message_text(step.edit.text, reply_markup=keyboard(step.edit.buttons))
+        except BadRequest:
+            # the message already says this (a press handled twice) or is gone; after a
+            # restart, that means the first handling got this far and may have sent the rest
+            if step.replayed:
+                return
     chat = update.effective_chat
     assert chat is not None
     for screen in step.send:
@@ -40,7 +44,10 @@ async def press(update: Update, context: AppContext) -> None:
     step = await checkins.press(
         ctx, query.from_user.id, payload.action, payload.ref, update.update_id
     )
-    await query.answer(step.notice)
+    # Telegram refuses a second answer, and any answer after a while: a press handled again
+    # after a restart must still show its outcome
+    with contextlib.suppress(BadRequest):
+        await query.answer(step.notice)
     await show(update, ctx, step)
 
 

@@ -60,6 +60,9 @@ class Step:
     send: list[Screen] = field(default_factory=list)  # new messages, in order
     checkin_id: int | None = None  # set when `send` starts a check-in question
     answered: bool = False  # what the patient wrote answered the open question
+    # the press was applied before a restart: `send` only goes out when `edit` changed the
+    # message, i.e. the first handling stopped before its edit (and so before its sends)
+    replayed: bool = False
 
 
 def _pt(ctx: Context, lang: str, msgid: str, **params: object) -> str:
@@ -284,6 +287,11 @@ async def press(
         if checkin is None or patient is None or checkin.patient_id != patient.id:
             return Step(notice=_pt(ctx, _lang(patient, ctx), "This button is not for you."))
         lang = patient.language
+        if update_id is not None and (checkin.last_update_id or -1) >= update_id:
+            # this very press was applied before a restart (killed before the update was
+            # marked done): nothing is applied again, but the patient may not have seen its
+            # outcome, so it is shown again
+            return await _replay(db, ctx, checkin, patient, update_id)
         if action == "cx":
             return await _start_for(db, ctx, patient, now)
         if checkin.status != CheckinStatus.OPEN:
@@ -305,8 +313,6 @@ async def press(
                     )
                 ],
             )
-        if update_id is not None and (checkin.last_update_id or -1) >= update_id:
-            return Step()  # this very press was applied before a restart
         checkin.last_update_id = update_id if update_id is not None else checkin.last_update_id
         prefix, _, value = action.partition(".")
         if _STAGE_OF.get(prefix) != checkin.stage:
@@ -317,6 +323,38 @@ async def press(
         if checkin.stage == CheckinStage.DONE:
             return await _complete(db, ctx, checkin, patient, now, edit_question=True)
         return Step(edit=question(ctx, checkin, patient))
+
+
+async def _replay(
+    db: AsyncSession, ctx: Context, checkin: Checkin, patient: Patient, update_id: int
+) -> Step:
+    """What a press applied before a restart shows: the question as it stands now (editing a
+    message to what it already says changes nothing). The press that completed the check-in
+    shows the summary and, only if the summary was not shown yet, the advice: the first
+    handling edited before it sent, so an edit already made means the advice may have gone."""
+    if checkin.status == CheckinStatus.OPEN:
+        asked = await step_of(db, ctx, checkin) if checkin.stage == CheckinStage.OVERALL else None
+        return Step(edit=question(ctx, checkin, patient, asked), replayed=True)
+    if checkin.status != CheckinStatus.COMPLETE or checkin.last_update_id != update_id:
+        return Step(replayed=True)
+    stmt = select(Report.level).where(Report.checkin_id == checkin.id).limit(1)
+    level = (await db.execute(stmt)).scalar_one_or_none()
+    if level is None:
+        return Step(replayed=True)
+    current = _answers(checkin)
+    lang = patient.language
+    return Step(
+        edit=Screen(_summary(ctx, lang, current)),
+        send=[Screen(advice(ctx, lang, Assessment(Level[level.upper()], ()), current))],
+        replayed=True,
+    )
+
+
+def _answers(checkin: Checkin) -> triage.Report:
+    return triage.Report(
+        symptoms={name: Severity(checkin.severities.get(name, 0)) for name in checkin.symptoms},
+        flags=frozenset(checkin.flags),
+    )
 
 
 def _apply(checkin: Checkin, prefix: str, value: str) -> str | None:
@@ -434,10 +472,7 @@ async def _complete(
     if session is None:
         session = await _latest_session(db, patient.id, now)
     rules = _rules(ctx, session)
-    current = triage.Report(
-        symptoms={name: Severity(checkin.severities.get(name, 0)) for name in checkin.symptoms},
-        flags=frozenset(checkin.flags),
-    )
+    current = _answers(checkin)
     previous_row = await _previous_report(db, patient.id)
     previous = None
     if previous_row is not None:

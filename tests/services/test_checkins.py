@@ -29,10 +29,36 @@ async def test_an_update_handled_again_after_a_restart_is_not_applied_twice(ctx:
     await checkins.press(ctx, USER, "cs.0", cid, update_id=11)
     assert (await the_checkin(ctx)).symptoms == ["redness"]
     again = await checkins.press(ctx, USER, "cs.0", cid, update_id=11)  # the same update
-    assert again.edit is None and again.notice is None
+    assert again.notice is None and again.send == [] and again.replayed
+    # the question as it stands, in case the first handling died before showing it
+    assert again.edit is not None and again.edit.buttons
+    assert "✓ Redness" in [label for row in again.edit.buttons for label, _ in row]
     assert (await the_checkin(ctx)).symptoms == ["redness"]
     await checkins.press(ctx, USER, "cs.0", cid, update_id=12)  # a new press toggles it off
     assert (await the_checkin(ctx)).symptoms == []
+
+
+async def test_the_completing_press_handled_again_shows_its_outcome_and_writes_nothing(
+    ctx: Context,
+) -> None:
+    await active_patient(ctx, USER)
+    started = await checkins.start(ctx, USER)
+    assert started is not None and started.checkin_id is not None
+    cid = started.checkin_id
+    first = await checkins.press(ctx, USER, "co.g", cid, update_id=20)
+    again = await checkins.press(ctx, USER, "co.g", cid, update_id=20)
+    # the same summary and advice, not "this check-in is closed"; the handler sends the
+    # advice only if the summary was not shown yet
+    assert again.replayed and not first.replayed
+    assert again.edit == first.edit and again.send == first.send and again.notice is None
+    async with ctx.db() as db:
+        assert len((await db.execute(select(Report))).scalars().all()) == 1
+    # an earlier press of the same check-in handled again shows nothing more
+    earlier = await checkins.press(ctx, USER, "co.s", cid, update_id=19)
+    assert earlier.replayed and earlier.edit is None and earlier.send == []
+    # a new press on the finished check-in is told it is closed
+    later = await checkins.press(ctx, USER, "co.s", cid, update_id=21)
+    assert later.notice == "This check-in is closed."
 
 
 async def test_done_without_a_symptom_is_refused_and_nothing_moves(ctx: Context) -> None:
