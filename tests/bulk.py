@@ -16,10 +16,15 @@ async def add_due_messages(
     chats: int,
     useful_for: dt.timedelta,
     first_user: int = 100_000,
+    first_due: dt.datetime | None = None,
+    every: dt.timedelta = dt.timedelta(0),
 ) -> list[int]:
     """`count` messages due now over `chats` active, consenting patients (message i is
-    "message i", its own text, so duplicates show); returns the patients' Telegram ids."""
+    "message i", its own text, so duplicates show); returns the patients' Telegram ids.
+    With `first_due` and `every`, message i falls due at first_due + i * every instead, and
+    is useful for `useful_for` from then."""
     now = ctx.now()
+    first = first_due or now
     users = [first_user + i for i in range(chats)]
     async with ctx.db.begin() as db:
         ids = (
@@ -49,8 +54,8 @@ async def add_due_messages(
                 "patient_id": ids[i % chats],
                 "step_key": f"bulk-{i}",
                 "kind": "tip",
-                "due_at": now,
-                "useful_until": now + useful_for,
+                "due_at": first + i * every,
+                "useful_until": first + i * every + useful_for,
                 "status": MessageStatus.PENDING,
                 "attempts": 0,
                 "created_at": now,
