@@ -13,7 +13,7 @@ import pytest
 
 from bot import app
 from bot.clock import ScaledClock
-from bot.config import Settings
+from bot.config import Settings, Webhook
 from bot.services.context import Context
 from tests.conftest import T0, TOKEN
 from tests.standin import SentMessage, StandIn
@@ -31,6 +31,8 @@ class Harness:
     runtime: app.Runtime
     settings: Settings
     opened: Any = None
+    # set: the bot takes updates by webhook (run --webhook) instead of polling
+    webhook: Webhook | None = None
 
     async def restart(self) -> None:
         """A new process on the same database: nothing carried over in memory."""
@@ -38,7 +40,9 @@ class Harness:
         await self._close()
         self.opened = app.open_context(self.settings, self.clock)
         self.ctx = await self.opened.__aenter__()
-        self.runtime = app.Runtime(app.build_application(self.settings, TOKEN, self.ctx), self.ctx)
+        self.runtime = app.Runtime(
+            app.build_application(self.settings, TOKEN, self.ctx), self.ctx, self.webhook
+        )
         await self.runtime.start()
 
     async def _close(self) -> None:
@@ -161,7 +165,9 @@ class Harness:
 
 
 @contextlib.asynccontextmanager
-async def running_bot(settings: Settings, *, real_time_limits: bool) -> AsyncIterator[Harness]:
+async def running_bot(
+    settings: Settings, *, real_time_limits: bool, webhook: Webhook | None = None
+) -> AsyncIterator[Harness]:
     clock = ScaledClock(1.0, start=T0)
     # Tests that jump the clock have Telegram's limits counted on that clock too; the load
     # test keeps them on real time, as Telegram does.
@@ -173,9 +179,9 @@ async def running_bot(settings: Settings, *, real_time_limits: bool) -> AsyncIte
         live = settings.model_copy(update={"bot_api_url": standin.base_url, "send_timeout": 1.0})
         opened = app.open_context(live, clock)
         ctx = await opened.__aenter__()
-        runtime = app.Runtime(app.build_application(live, TOKEN, ctx), ctx)
+        runtime = app.Runtime(app.build_application(live, TOKEN, ctx), ctx, webhook)
         await runtime.start()
-        h = Harness(standin, ctx, clock, runtime, live, opened)
+        h = Harness(standin, ctx, clock, runtime, live, opened, webhook)
         try:
             yield h
         finally:
