@@ -43,7 +43,7 @@ async def one_run(args: argparse.Namespace) -> dict[str, float]:
         }
     )
     async with database(args.database) as url, StandIn(token=TOKEN, **kwargs) as standin:
-        send_rate = 25 if limits_on else 100_000
+        send_rate = args.send_rate if limits_on else 100_000
         async with running_bot(url, standin, send_rate) as ctx:
             users = await add_due_messages(
                 ctx, args.messages, args.chats or args.messages, dt.timedelta(hours=1)
@@ -108,6 +108,9 @@ def main() -> None:
     parser.add_argument("--chats", type=int, default=0, help="default: one chat per message")
     parser.add_argument("--limits", choices=("on", "off"), default="off")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--send-rate", type=int, default=29, help="AFTERCARE_SEND_RATE with limits on"
+    )
     parser.add_argument("--database", default=None, help="default: a temporary SQLite file")
     parser.add_argument("--baseline", action="store_true")
     parser.add_argument("--baseline-wait", type=float, default=60.0)
