@@ -3,6 +3,7 @@
     python benchmarks/burst.py --messages 10000 --limits off      # messages per second
     python benchmarks/burst.py --messages 3000 --limits on         # share of 30/s, 429s
     python benchmarks/burst.py --messages 1000 --baseline          # one JobQueue job a message
+    python benchmarks/burst.py --messages 10000 --standin process   # Telegram's work elsewhere
 
 Prints the median of --runs runs. --database postgresql://… runs on PostgreSQL.
 """
@@ -12,15 +13,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import json
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
+from sqlalchemy import func, select
+
 from benchmarks._common import (
+    FIRST_USER,
     TOKEN,
     UNLIMITED,
     add_due_messages,
@@ -28,10 +35,14 @@ from benchmarks._common import (
     median,
     running_bot,
 )
+from bot.db.models import MessageStatus, ScheduledMessage
+from bot.services.context import Context
 from tests.standin import StandIn
 
 
 async def one_run(args: argparse.Namespace) -> dict[str, float]:
+    if args.standin == "process":
+        return await one_run_apart(args)
     limits_on = args.limits == "on"
     kwargs = (
         {}
@@ -62,6 +73,61 @@ async def one_run(args: argparse.Namespace) -> dict[str, float]:
         "duplicates": delivered - len({m.text for m in standin.messages}),
         "rate_limited": standin.rate_limited,
     }
+
+
+@dataclass
+class _Remote:
+    """Where the stand-in in the other process listens (all the bot needs of it)."""
+
+    base_url: str
+
+
+async def one_run_apart(args: argparse.Namespace) -> dict[str, float]:
+    """The same burst with the stand-in in its own process: only the bot's work on this one."""
+    chats = args.chats or args.messages
+    helper = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(Path(__file__).with_name("_standin_process.py")),
+        str(FIRST_USER),
+        str(chats),
+        "--limits",
+        args.limits,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert helper.stdin is not None and helper.stdout is not None
+    base_url = (await helper.stdout.readline()).decode().strip()
+    send_rate = args.send_rate if args.limits == "on" else 100_000
+    try:
+        async with database(args.database) as url:
+            remote = cast(StandIn, _Remote(base_url))
+            async with running_bot(url, remote, send_rate) as ctx:
+                await add_due_messages(ctx, args.messages, chats, dt.timedelta(hours=1))
+                started = time.perf_counter()
+                ctx.wake()
+                while True:  # the bot's own record of what Telegram answered
+                    if await _sent(ctx) >= args.messages:
+                        break
+                    await asyncio.sleep(0.05)
+                elapsed = time.perf_counter() - started
+    finally:
+        helper.stdin.close()
+        report = json.loads((await helper.stdout.readline()).decode() or "{}")
+        await helper.wait()
+    delivered = float(report.get("delivered", 0))
+    return {
+        "seconds": elapsed,
+        "per_second": delivered / elapsed,
+        "delivered": delivered,
+        "duplicates": delivered - float(report.get("distinct", 0)),
+        "rate_limited": float(report.get("rate_limited", 0)),
+    }
+
+
+async def _sent(ctx: Context) -> int:
+    async with ctx.db() as db:
+        stmt = select(func.count()).where(ScheduledMessage.status == MessageStatus.SENT)
+        return int((await db.execute(stmt)).scalar_one())
 
 
 async def baseline_run(args: argparse.Namespace) -> dict[str, float]:
@@ -112,6 +178,12 @@ def main() -> None:
         "--send-rate", type=int, default=29, help="AFTERCARE_SEND_RATE with limits on"
     )
     parser.add_argument("--database", default=None, help="default: a temporary SQLite file")
+    parser.add_argument(
+        "--standin",
+        choices=("inline", "process"),
+        default="inline",
+        help="the stand-in in the bot's process, or in its own (as Telegram would be)",
+    )
     parser.add_argument("--baseline", action="store_true")
     parser.add_argument("--baseline-wait", type=float, default=60.0)
     args = parser.parse_args()
@@ -119,7 +191,10 @@ def main() -> None:
     results = [asyncio.run(runner(args)) for _ in range(args.runs)]
     label = "baseline (one JobQueue job per message)" if args.baseline else "aftercare"
     db = "postgresql" if args.database else "sqlite"
-    print(f"burst {label}: {args.messages} messages, limits {args.limits}, {db}, {args.runs} runs")
+    print(
+        f"burst {label}: {args.messages} messages, limits {args.limits}, {db}, "
+        f"stand-in {args.standin}, {args.runs} runs"
+    )
     for key in ("seconds", "per_second", "delivered", "duplicates", "rate_limited"):
         values = [r[key] for r in results]
         print(
