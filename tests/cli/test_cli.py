@@ -323,6 +323,13 @@ def test_sessions_import_from_csv_all_or_nothing(
         "messages": len(load_protocols(None)["face"].steps)
         + len(load_protocols(None)["body"].steps),
     }
+    people = ok_json(capsys, "patient", "list")
+    assert isinstance(people, list)
+    anna = next(p for p in people if p["name"] == "Anna")
+    plan = ok_json(capsys, "schedule", str(anna["id"]))
+    assert isinstance(plan, list) and len(plan) == len(load_protocols(None)["face"].steps)
+    assert {m["status"] for m in plan} <= {"pending", "skipped"}
+    assert plan == sorted(plan, key=lambda m: m["due_at"])
     bad = tmp_path / "bad.csv"
     bad.write_text(
         "patient,patient_id,treatment,starts_at\n"
