@@ -126,6 +126,24 @@ async def _first_alert_message(db: AsyncSession, escalation_id: int, row_id: int
     return (await db.execute(stmt)).scalar_one_or_none()
 
 
+async def _unsent_alert_due_at(
+    db: AsyncSession, escalation_id: int, row_id: int
+) -> dt.datetime | None:
+    """When an alert queued before this row, not yet in the staff chat, is next tried."""
+    stmt = (
+        select(ScheduledMessage.due_at)
+        .where(
+            ScheduledMessage.escalation_id == escalation_id,
+            ScheduledMessage.kind == "alert",
+            ScheduledMessage.id < row_id,
+            ScheduledMessage.status.in_([MessageStatus.PENDING, MessageStatus.SENDING]),
+        )
+        .order_by(ScheduledMessage.due_at)
+        .limit(1)
+    )
+    return (await db.execute(stmt)).scalar_one_or_none()
+
+
 class Dispatcher:
     """One per process; several processes may run side by side on one database."""
 
@@ -213,7 +231,7 @@ class Dispatcher:
         row = await db.get(ScheduledMessage, row_id)
         assert row is not None
         if row.audience == Audience.STAFF:
-            return await self._prepare_staff(db, row, tally)
+            return await self._prepare_staff(db, row, now, tally)
         patient = await db.get(Patient, row.patient_id)
         assert patient is not None and patient.telegram_user_id is not None
         allowed = next_allowed_time(now, ZoneInfo(patient.timezone), self.ctx.clinic.quiet)
@@ -272,7 +290,7 @@ class Dispatcher:
         )
 
     async def _prepare_staff(
-        self, db: AsyncSession, row: ScheduledMessage, tally: Tally
+        self, db: AsyncSession, row: ScheduledMessage, now: dt.datetime, tally: Tally
     ) -> _Work | None:
         if row.chat_id is None:
             row.status = MessageStatus.FAILED
@@ -291,6 +309,16 @@ class Dispatcher:
                 return None
             if reply_to is None and row.chat_id == self.ctx.clinic.staff_chat_id:
                 reply_to = await _first_alert_message(db, row.escalation_id, row.id)
+                alert_due = None
+                if reply_to is None and row.kind != "alert":
+                    alert_due = await _unsent_alert_due_at(db, row.escalation_id, row.id)
+                if alert_due is not None:
+                    # after the staff chat failed for a while, a reminder (or a photo, or the
+                    # patient's words) would otherwise arrive before the alert it is about
+                    row.status = MessageStatus.PENDING
+                    row.due_at = max(alert_due, now + dt.timedelta(seconds=1))
+                    tally.deferred += 1
+                    return None
         return _Work(
             row.id,
             row.chat_id,

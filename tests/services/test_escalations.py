@@ -8,12 +8,16 @@ from sqlalchemy import select
 
 from bot.clock import FrozenClock
 from bot.db.models import Escalation, EscalationStatus, MessageStatus, ScheduledMessage
+from bot.errors import TransientDeliveryError
 from bot.services import checkins, escalations, staff
 from bot.services.context import Context
+from bot.services.dispatch import Dispatcher
 from tests.conftest import T0
+from tests.fakes import FakeSender
 from tests.services.helpers import active_patient, with_session
 
 USER, NURSE, OUTSIDER = 5101, 5201, 5301
+STAFF_CHAT = -1001
 
 
 async def answer(ctx: Context, *presses: str) -> checkins.Step:
@@ -115,3 +119,35 @@ async def test_acknowledging_stops_the_reminders(ctx: Context, clock: FrozenCloc
     clock.advance(dt.timedelta(hours=2))
     assert await escalations.run_timers(ctx) == 0
     assert await escalations.next_timer_at(ctx) is None
+
+
+async def test_a_reminder_waits_for_an_alert_the_staff_chat_has_not_had(
+    ctx: Context, clock: FrozenClock
+) -> None:
+    patient = await active_patient(ctx, USER)
+    await with_session(ctx, patient, T0 - dt.timedelta(hours=20))
+    await staff.add_staff(ctx, NURSE, "Joy", "nurse")
+    await answer(ctx, "co.s", "cs.5", "cs.d", "cv.4", "cf.n", "cn.s")  # urgent
+    down = True
+    sender = FakeSender(
+        fail=lambda chat, _text: (
+            TransientDeliveryError("network: Bad Gateway") if down and chat == STAFF_CHAT else None
+        )
+    )
+    d = Dispatcher(ctx, sender)
+    await d.dispatch_due()
+    clock.advance(dt.timedelta(minutes=15))
+    assert await escalations.run_timers(ctx) == 1
+    await d.dispatch_due()
+    # the nurse's own chat works: the round reached her on time
+    assert [s.text.split(":")[0] for s in sender.to(NURSE)] == ["⏰ Reminder 1/3"]
+    reminder = (await staff_rows(ctx, "escalation-reminder"))[0]
+    alert = (await staff_rows(ctx, "alert"))[0]
+    assert reminder.status == MessageStatus.PENDING and reminder.due_at >= alert.due_at
+    down = False
+    while (nxt := await d.next_due_at()) is not None:
+        clock.set(max(nxt, clock.now()))
+        await d.dispatch_due()
+    first, second = sender.to(STAFF_CHAT)
+    assert "alert #" in first.text and second.text.startswith("⏰ Reminder 1/3")
+    assert second.reply_to == first.message_id
