@@ -21,6 +21,7 @@ from telegram.ext import Application, ApplicationBuilder
 from telegram.request import HTTPXRequest
 
 import jobs
+from bot import crashpoints
 from bot.adapters.pacing import Pacing
 from bot.adapters.ratelimit import RateLimiter
 from bot.adapters.telegram import TelegramSender
@@ -283,6 +284,7 @@ async def run(settings: Settings, *, use_webhook: bool = False) -> None:
     """`aftercare run`: until SIGINT or SIGTERM; with `use_webhook`, Telegram posts updates."""
     token = settings.require_token()
     hook = settings.require_webhook() if use_webhook else None
+    crashpoints.arm(settings.crash_at)
     setup_logging()
     async with open_context(settings, migrate=True) as ctx:
         runtime = Runtime(build_application(settings, token, ctx), ctx, hook)

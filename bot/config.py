@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot import crashpoints
 from bot.domain.protocol import parse_duration
 from bot.errors import ConfigError
 
@@ -103,6 +104,8 @@ class Settings(BaseSettings):
     claim_lease: float = 300.0
     # seconds to wait for Telegram's answer to a send; past it the message is "uncertain"
     send_timeout: float = 10.0
+    # the fault suite only: kill the process at a named point of the send path (bot.crashpoints)
+    crash_at: str | None = None
     # `run --webhook`: the public address Telegram posts updates to (its path is served), the
     # local address the server listens on (TLS is left to the proxy in front), and the secret
     # Telegram sends back in every request's X-Telegram-Bot-Api-Secret-Token header
@@ -146,6 +149,13 @@ class Settings(BaseSettings):
         if not _WEBHOOK_SECRET.fullmatch(value.get_secret_value()):
             raise ValueError("must be 1 to 256 characters, each a letter, a digit, _ or -")
         return value
+
+    @field_validator("crash_at")
+    @classmethod
+    def _crash_at(cls, value: str | None) -> str | None:
+        if value:
+            crashpoints.parse(value)
+        return value or None
 
     @field_validator("timezone")
     @classmethod

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import crashpoints
 from bot.db import queries
 from bot.db.models import (
     Audience,
@@ -201,7 +202,9 @@ class Dispatcher:
                     )
                 if not claimed:
                     return tally
+                crashpoints.reach("dispatch.claimed")
                 outcomes = await asyncio.gather(*(self._send(w) for w in todo))
+                crashpoints.reach("dispatch.answered")
                 # one write for the batch: a crash before it leaves the rows "sending", which
                 # recovery settles as uncertain (patients) or resends (staff); their chats stay
                 # held until the claim lease runs out
@@ -218,6 +221,7 @@ class Dispatcher:
                             if w.chat_id is not None
                         },
                     )
+                crashpoints.reach("dispatch.recorded")
                 del loaded  # the batch stays in the identity map until here
 
     async def next_due_at(self) -> dt.datetime | None:
