@@ -28,3 +28,26 @@ async def test_the_migrated_schema_matches_the_models(database_url: str) -> None
     await engine.dispose()
     assert changes == [], "models changed without a migration: alembic revision --autogenerate"
     assert revision == head_revision()
+
+
+async def test_database_errors_never_quote_what_patients_wrote(database_url: str) -> None:
+    """A failed statement's error (which ends up in logs) hides the values it carried."""
+    import sqlalchemy as sa
+
+    from bot.config import normalise_database_url
+    from bot.db.engine import make_engine
+
+    engine = make_engine(normalise_database_url(database_url))
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                sa.text("INSERT INTO patient (name) VALUES (:name)"),
+                {"name": "my cheek is bleeding, Zoe Quartermaine"},
+            )
+    except sa.exc.DBAPIError as err:
+        assert "Quartermaine" not in str(err)
+        assert "parameters hidden" in str(err)
+    else:
+        raise AssertionError("the insert should have failed: patient needs more columns")
+    finally:
+        await engine.dispose()
