@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
@@ -39,15 +40,13 @@ async def test_database_errors_never_quote_what_patients_wrote(database_url: str
 
     engine = make_engine(normalise_database_url(database_url))
     try:
-        async with engine.begin() as conn:
-            await conn.execute(
-                sa.text("INSERT INTO patient (name) VALUES (:name)"),
-                {"name": "my cheek is bleeding, Zoe Quartermaine"},
-            )
-    except sa.exc.DBAPIError as err:
-        assert "Quartermaine" not in str(err)
-        assert "parameters hidden" in str(err)
-    else:
-        raise AssertionError("the insert should have failed: patient needs more columns")
+        with pytest.raises(sa.exc.DBAPIError) as failed:  # patient needs more columns
+            async with engine.begin() as conn:
+                await conn.execute(
+                    sa.text("INSERT INTO patient (name) VALUES (:name)"),
+                    {"name": "my cheek is bleeding, Zoe Quartermaine"},
+                )
     finally:
         await engine.dispose()
+    assert "Quartermaine" not in str(failed.value)
+    assert "parameters hidden" in str(failed.value)
