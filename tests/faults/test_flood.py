@@ -3,7 +3,7 @@
 The bot runs in this process on a real-time clock against the stand-in, whose overall flood
 limit is a third of the bot's pace (10 sends a second against 29), so the limits answer 429s
 (retry after 1 s) all along; on top, two bursts of injected 429s announce longer waits (ten of
-3 s at the start, six of 5 s a third of the way). Every request the stand-in receives is logged
+3 s at the start, six of 4 s a third of the way). Every request the stand-in receives is logged
 with its arrival time and the time of its answer.
 """
 
@@ -21,7 +21,7 @@ from tests.faults.inprocess import rows, running_bot, sends, standin_on, wait_un
 from tests.standin import Exchange, Fault
 
 MESSAGES = 60
-CHATS = 30
+CHATS = 60
 FIRST_USER = 60_000
 # A request already on its way when the 429 was answered cannot know of it: one that arrives
 # this soon after the answer (real seconds, loopback, one event loop) was sent before it.
@@ -67,7 +67,7 @@ async def test_no_send_arrives_inside_an_announced_retry_after_and_all_arrive_on
                 standin.add_user(user, f"P{user}")
             ctx.wake()
             await standin.wait_for(lambda: len(standin.messages) >= MESSAGES // 3, timeout=20)
-            standin.fail_next("sendMessage", Fault.retry_after(5), count=6)
+            standin.fail_next("sendMessage", Fault.retry_after(4), count=6)
             await standin.wait_for(lambda: len(standin.messages) >= MESSAGES, timeout=25)
             await wait_until_settled(ctx, timeout=5)
             await asyncio.sleep(0.5)  # nothing more should come
@@ -81,7 +81,7 @@ async def test_no_send_arrives_inside_an_announced_retry_after_and_all_arrive_on
     ]
     assert violations == [], report
     assert len(refusals) >= 20, f"only {len(refusals)} 429s: the storm did not happen"
-    assert {x.retry_after for x in refusals} >= {1, 3, 5}  # flood limits and both bursts
+    assert {x.retry_after for x in refusals} >= {1, 3, 4}  # flood limits and both bursts
     assert max(in_flight) <= BATCH
     texts = [m.text for m in standin.messages]
     assert sorted(texts) == sorted(f"message {i}" for i in range(MESSAGES)), "lost or doubled"
