@@ -179,6 +179,9 @@ class ScheduledMessage(Base):
     __table_args__ = (
         UniqueConstraint("session_id", "step_key", name="uq_scheduled_message_session_step"),
         Index("ix_scheduled_message_due", "status", "due_at"),
+        # every wake-up expires pending rows past their useful time: without this index that
+        # reads every pending row (1.8 s on SQLite, 0.1 s on PostgreSQL at a million)
+        Index("ix_scheduled_message_useful", "status", "useful_until"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -10,6 +10,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.db.models import (
     Audience,
@@ -24,12 +25,19 @@ from bot.db.models import (
 )
 
 # Rows a worker may send now: staff notices always, patient messages only to active patients
-# (invited, paused, stopped and unreachable patients' messages are held).
+# (invited, paused, stopped and unreachable patients' messages are held). A correlated EXISTS,
+# one primary-key look-up per candidate row: `patient_id IN (SELECT …)` under the OR made both
+# databases read every patient on every wake-up (10–20 ms at 50,000 patients).
+_sendable_patient = aliased(Patient, name="sendable_patient")
 SENDABLE = or_(
     ScheduledMessage.audience == Audience.STAFF,
-    ScheduledMessage.patient_id.in_(
-        select(Patient.id).where(Patient.status == PatientStatus.ACTIVE)
-    ),
+    select(_sendable_patient.id)
+    .where(
+        _sendable_patient.id == ScheduledMessage.patient_id,
+        _sendable_patient.status == PatientStatus.ACTIVE,
+    )
+    .correlate(ScheduledMessage)
+    .exists(),
 )
 
 
@@ -150,9 +158,15 @@ async def claim_due(
     if not wanted:
         return {}
     # the status condition makes the claim safe even if the lock above were missing
+    still_pending = ScheduledMessage.status == MessageStatus.PENDING
+    if not postgres:
+        # the same test written so that it is never looked up in an index: without statistics
+        # SQLite walks the whole status index for `status = ?` (80 ms at a million pending
+        # rows) instead of taking these few ids by primary key
+        still_pending = ScheduledMessage.status.concat("") == MessageStatus.PENDING
     stmt = (
         update(ScheduledMessage)
-        .where(ScheduledMessage.id.in_(wanted), ScheduledMessage.status == MessageStatus.PENDING)
+        .where(ScheduledMessage.id.in_(wanted), still_pending)
         .values(status=MessageStatus.SENDING, claimed_at=now)
         .returning(ScheduledMessage.id)
         .execution_options(synchronize_session=False)
