@@ -2,13 +2,16 @@
 
     python benchmarks/lateness.py                       # 22 messages/s over 600 chats, 60 s
     python benchmarks/lateness.py --seconds 15 --rate 25 --arrivals poisson
+    python benchmarks/lateness.py --pending 1000000      # with a big outbox of future messages
 
 Messages fall due one after another (evenly spaced, or at random like independent bookings with
 --arrivals poisson), each chat in turn, and the real bot (Runtime: dispatcher, its wake-ups and
 pacer) sends them to the loopback stand-in with Telegram's flood limits on. Sent time is when the
 stand-in received the message. The lateness splits into the claim's (claimed_at − due: the
-wake-up) and the send's (received − claimed_at: pacing and HTTP). Prints the median of --runs
-runs. --database postgresql://… runs on PostgreSQL (in a scratch database next to the named one).
+wake-up) and the send's (received − claimed_at: pacing and HTTP). --pending N first fills the
+outbox with N future messages (as benchmarks/scale.py does), so every wake-up's queries run
+against a big table. Prints the median of --runs runs. --database postgresql://… runs on
+PostgreSQL (in a scratch database next to the named one).
 """
 
 from __future__ import annotations
@@ -27,12 +30,14 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 from sqlalchemy import insert, select
 
 from benchmarks._common import FIRST_USER, TOKEN, database, median, running_bot
+from benchmarks.scale import Outbox, fill
 from bot.db.models import Audience, MessageStatus, Patient, PatientStatus, ScheduledMessage
 from bot.services.context import Context
 from tests.standin import StandIn
 
 LEAD = dt.timedelta(seconds=3)  # the first message falls due this long after the rows are written
 TARGET_P99 = 1.0
+BACKGROUND_USER = 10_000_000  # the --pending messages' patients, apart from the measured chats
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -102,9 +107,17 @@ async def add_steady_load(
 
 async def one_run(args: argparse.Namespace) -> dict[str, float]:
     offsets = due_offsets(args)
+    async with database(args.database, "lateness") as url:
+        if args.pending:
+            now = dt.datetime.now(dt.UTC)
+            outbox = Outbox(args.pending, max(1, args.pending // 20), 0, now, BACKGROUND_USER)
+            await fill(url, outbox)
+        return await measure(args, url, offsets)
+
+
+async def measure(args: argparse.Namespace, url: str, offsets: list[float]) -> dict[str, float]:
     count = len(offsets)
     async with (
-        database(args.database, "lateness") as url,
         StandIn(token=TOKEN) as standin,  # Telegram's limits: 30/s, 1/s a chat after a burst
         running_bot(url, standin, args.send_rate) as ctx,
     ):
@@ -155,6 +168,7 @@ def main() -> None:
     parser.add_argument("--arrivals", choices=("uniform", "poisson"), default="uniform")
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--send-rate", type=int, default=29, help="the bot's AFTERCARE_SEND_RATE")
+    parser.add_argument("--pending", type=int, default=0, help="future messages in the outbox")
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--database", default=None, help="default: a temporary SQLite file")
     args = parser.parse_args()
@@ -164,7 +178,7 @@ def main() -> None:
     print(
         f"lateness: {count} messages due at {args.rate:g}/s ({args.arrivals}) over "
         f"{args.chats} chats for {args.seconds:g} s, limits on, send rate {args.send_rate}/s, "
-        f"{db}, {args.runs} runs"
+        f"{db}, {args.pending:,} other messages pending, {args.runs} runs"
     )
     for key, unit in (
         ("p50", "s"),
