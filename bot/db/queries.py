@@ -212,9 +212,18 @@ async def forget_idle_chats(db: AsyncSession, before: dt.datetime) -> int:
 async def next_due_at(db: AsyncSession, now: dt.datetime) -> dt.datetime | None:
     """When a pending row can next be claimed: its due time, or, for rows already due whose
     chat is busy, when that chat frees up."""
+    # SENDABLE over a join: PostgreSQL plans its EXISTS here as a hash of every active patient
+    # (it expects to test every pending row, not to stop at the first), 13 ms at 50,000
     stmt = (
         select(ScheduledMessage.due_at)
-        .where(ScheduledMessage.status == MessageStatus.PENDING, SENDABLE)
+        .outerjoin(Patient, Patient.id == ScheduledMessage.patient_id)
+        .where(
+            ScheduledMessage.status == MessageStatus.PENDING,
+            or_(
+                ScheduledMessage.audience == Audience.STAFF,
+                Patient.status == PatientStatus.ACTIVE,
+            ),
+        )
         .order_by(ScheduledMessage.due_at)
         .limit(1)
     )
