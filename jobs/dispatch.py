@@ -75,4 +75,5 @@ async def watchdog(context: AnyContext) -> None:
     recovered = await dispatcher.recover()
     if recovered:
         log.warning("%s messages were left mid-send by a stopped process", recovered)
+    await dispatcher.forget_idle_chats()
     await health.watchdog(dispatcher.ctx)

@@ -178,6 +178,12 @@ class Dispatcher:
                     row.last_error = "the sender stopped mid-send: it may have arrived"
         return len(rows)
 
+    async def forget_idle_chats(self) -> int:
+        """Per-chat pacing rows of chats nobody has written to for an hour go (they only matter
+        for a second); the watchdog calls this, so the table holds the chats of the last hour."""
+        async with self.ctx.db.begin() as db:
+            return await queries.forget_idle_chats(db, self.ctx.now() - dt.timedelta(hours=1))
+
     async def dispatch_due(self) -> Tally:
         """Sends everything due now; returns when nothing more is due."""
         tally = Tally()

@@ -8,10 +8,17 @@ import datetime as dt
 import itertools
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.clock import FrozenClock
-from bot.db.models import Audience, MessageStatus, Patient, PatientStatus, ScheduledMessage
+from bot.db.models import (
+    Audience,
+    ChatPace,
+    MessageStatus,
+    Patient,
+    PatientStatus,
+    ScheduledMessage,
+)
 from bot.errors import (
     PermanentDeliveryError,
     RecipientBlocked,
@@ -372,3 +379,21 @@ async def test_without_a_staff_chat_a_notice_fails_with_the_setting_named(
     notice = next(r for r in await rows(ctx, patient.id) if r.audience == Audience.STAFF)
     assert notice.status == MessageStatus.FAILED
     assert notice.last_error is not None and "AFTERCARE_STAFF_CHAT_ID" in notice.last_error
+
+
+async def test_pacing_rows_of_idle_chats_are_forgotten(ctx: Context, clock: FrozenClock) -> None:
+    patient = await active_patient(ctx, USER)
+    await with_session(ctx, patient, T0 + dt.timedelta(days=4))
+    clock.set(T0 + dt.timedelta(days=4, hours=6))
+    sender = FakeSender()
+    d = dispatcher(ctx, sender)
+    await d.dispatch_due()
+    assert len(sender.sent) == 1  # one a second in a chat: the rest wait
+    async with ctx.db() as db:
+        assert (await db.execute(select(func.count()).select_from(ChatPace))).scalar_one() == 1
+    clock.advance(dt.timedelta(minutes=30))
+    assert await d.forget_idle_chats() == 0  # still within the hour
+    clock.advance(dt.timedelta(minutes=31))
+    assert await d.forget_idle_chats() == 1
+    async with ctx.db() as db:
+        assert (await db.execute(select(func.count()).select_from(ChatPace))).scalar_one() == 0
