@@ -212,6 +212,7 @@ async def time_queries(
         "escalations.next_timer_at": lambda: whole(lambda: escalations.next_timer_at(ctx)),
         "health.beat": lambda: whole(lambda: health.beat(ctx, "bench-dispatcher")),
         "health.check (watchdog)": lambda: whole(lambda: health.check(ctx)),
+        "Dispatcher.forget_idle_chats": lambda: whole(dispatcher.forget_idle_chats),
         "Dispatcher.recover": lambda: whole(dispatcher.recover),
     }
     results = {}
@@ -323,7 +324,7 @@ async def bench(args: argparse.Namespace) -> None:
             timings = await time_queries(ctx, args.batch, args.repeat)
         print(f"  (a) query times, median of up to {args.repeat} calls (claim batch {args.batch}):")
         for name, (ms, calls) in timings.items():
-            print(f"      {name:27} {ms:8.2f} ms   ({calls} calls)")
+            print(f"      {name:30} {ms:8.2f} ms   ({calls} calls)")
         runs: list[dict[str, float]] = []
         with tempfile.TemporaryDirectory(prefix="aftercare-scale-") as workdir:
             async with StandIn(token=TOKEN) as standin:
