@@ -31,7 +31,8 @@ async def handle_stored(
     """Handles stored updates, oldest first, until none is left to claim; returns how many."""
     ctx = ctx_of(application.bot_data)
     handled = 0
-    while keep_going() and (row := await inbox.claim_next(ctx, lease)) is not None:
+    row = await inbox.claim_next(ctx, lease) if keep_going() else None
+    while row is not None:
         ok = True
         try:
             assert row.payload is not None
@@ -40,8 +41,9 @@ async def handle_stored(
         except Exception:
             ok = False
             log.exception("update %s could not be handled", row.update_id)
-        await inbox.finish(ctx, row.update_id, ok)
         handled += 1
+        # marking it done and taking the next is one transaction
+        row = await inbox.finish(ctx, row.update_id, ok, lease if keep_going() else None)
     return handled
 
 

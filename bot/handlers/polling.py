@@ -9,6 +9,7 @@ import logging
 import os
 import secrets
 import socket
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -24,8 +25,10 @@ log = logging.getLogger(__name__)
 AnyApp = Application[Any, Any, Any, Any, Any, Any]
 POLL_TIMEOUT = 10
 POLLER_LEASE = "poller"
-# real seconds; renewed before every getUpdates, which holds at most POLL_TIMEOUT seconds
+# real seconds; renewed before a getUpdates (which holds at most POLL_TIMEOUT seconds) once it
+# is RENEW_AFTER seconds old, so at least 20 s of it are left for that call and the storing
 LEASE_SECONDS = 30.0  # seconds Telegram holds getUpdates open when there is nothing to say
+RENEW_AFTER = LEASE_SECONDS - POLL_TIMEOUT - 10
 
 
 async def poll_forever(
@@ -39,13 +42,22 @@ async def poll_forever(
     ctx = ctx_of(application.bot_data)
     holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
     failures = 0
+    # while this process holds the lease, the offset is known here and the lease is renewed
+    # only once it is RENEW_AFTER seconds old: a busy poll loop costs no database round trips
+    # beyond storing what arrived
+    offset: int | None = None
+    renewed_at: float | None = None
     try:
         while True:
-            if not await health.take_lease(ctx, POLLER_LEASE, holder, LEASE_SECONDS):
-                await asyncio.sleep(LEASE_SECONDS / 3)
-                continue
-            last = await inbox.last_update_id(ctx)
-            offset = last + 1 if last is not None else None
+            if renewed_at is None or time.monotonic() - renewed_at >= RENEW_AFTER:
+                if not await health.take_lease(ctx, POLLER_LEASE, holder, LEASE_SECONDS):
+                    renewed_at = None
+                    await asyncio.sleep(LEASE_SECONDS / 3)
+                    continue
+                if renewed_at is None:  # (re)gained: another poller may have stored more
+                    last = await inbox.last_update_id(ctx)
+                    offset = last + 1 if last is not None else None
+                renewed_at = time.monotonic()
             try:
                 updates = await application.bot.get_updates(
                     offset=offset,
@@ -71,6 +83,7 @@ async def poll_forever(
                 continue
             if updates:
                 await inbox.store(ctx, [u.to_dict() for u in updates])
+                offset = max(u.update_id for u in updates) + 1
                 stored()
     finally:
         with contextlib.suppress(Exception):

@@ -282,10 +282,17 @@ async def press(
     nothing."""
     now = ctx.now()
     async with ctx.db.begin() as db:
-        checkin = await db.get(Checkin, checkin_id)
-        patient = await queries.patient_by_telegram(db, telegram_user_id)
-        if checkin is None or patient is None or checkin.patient_id != patient.id:
+        # the check-in and its patient in one query: a press is the busiest path there is
+        stmt = (
+            select(Checkin, Patient)
+            .join(Patient, Patient.id == Checkin.patient_id)
+            .where(Checkin.id == checkin_id, Patient.telegram_user_id == telegram_user_id)
+        )
+        found = (await db.execute(stmt)).first()
+        if found is None:
+            patient = await queries.patient_by_telegram(db, telegram_user_id)
             return Step(notice=_pt(ctx, _lang(patient, ctx), "This button is not for you."))
+        checkin, patient = found
         lang = patient.language
         if update_id is not None and (checkin.last_update_id or -1) >= update_id:
             # this very press was applied before a restart (killed before the update was
@@ -512,7 +519,7 @@ async def _complete(
     )
     if assessment.level >= Level.UNUSUAL:
         await escalations.raise_for(db, ctx, patient, session, report, previous_row, now)
-    ctx.wake()
+        ctx.wake()  # the alert is queued: the dispatcher need not wait for its next tick
     lang = patient.language
     summary = Screen(_summary(ctx, lang, current))
     return Step(
