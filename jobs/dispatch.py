@@ -3,6 +3,7 @@ timer), and on a slow safety tick."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
@@ -51,16 +52,22 @@ async def schedule_next(job_queue: JobQueue[Any], dispatcher: Dispatcher) -> Non
     ]
     due = [t for t in candidates if t is not None]
     at = min(due) if due else None
+    delay = None
+    if at is not None:
+        wait = (at - dispatcher.ctx.now()).total_seconds()
+        # a hair late rather than early: early means a wasted wake-up and another one after it
+        delay = dispatcher.ctx.clock.real_seconds(max(wait, 0.0)) + 0.005
+    if delay is not None and delay > TICK_SECONDS:
+        delay = None  # the safety tick will look again before then
+    # Only a later wake-up is replaced. An earlier one may have been set by a wake-up that ran
+    # meanwhile and saw work queued after this one's look at the schedule: cancelling it lost
+    # that work until the safety tick (an alert 30 s late).
+    latest = None if delay is None else dt.datetime.now(dt.UTC) + dt.timedelta(seconds=delay)
     for job in job_queue.get_jobs_by_name(WAKE):
-        job.schedule_removal()
-    if at is None:
-        return
-    wait = (at - dispatcher.ctx.now()).total_seconds()
-    delay = dispatcher.ctx.clock.real_seconds(max(wait, 0.0))
-    if delay > TICK_SECONDS:
-        return  # the safety tick will look again before then
-    # a hair late rather than early: early means a wasted wake-up and another one after it
-    job_queue.run_once(dispatch, when=delay + 0.005, name=WAKE, job_kwargs=JOB_KWARGS)
+        if latest is not None and job.next_t is not None and job.next_t > latest:
+            job.schedule_removal()
+    if delay is not None:
+        job_queue.run_once(dispatch, when=delay, name=WAKE, job_kwargs=JOB_KWARGS)
 
 
 def wake(job_queue: JobQueue[Any]) -> None:
