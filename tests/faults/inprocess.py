@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
@@ -27,10 +26,6 @@ from tests.standin.models import Exchange
 
 STAFF_CHAT = -1001
 OPEN = (MessageStatus.PENDING, MessageStatus.SENDING)
-
-
-def fast_clock(speed: float, start: dt.datetime) -> ScaledClock:
-    return ScaledClock(speed, start=start)
 
 
 def standin_on(clock: ScaledClock, *, limits_on_clock: bool = True, **limits: Any) -> StandIn:
