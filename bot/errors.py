@@ -28,9 +28,13 @@ class DeliveryError(AftercareError):
 class TransientDeliveryError(DeliveryError):
     """The request never reached Telegram, or Telegram asked to try again: safe to retry."""
 
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+    def __init__(
+        self, reason: str, retry_after: float | None = None, *, unreachable: bool = False
+    ) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
+        # no connection could be made at all: Telegram (or the network) is down, for every chat
+        self.unreachable = unreachable
 
 
 class UncertainDelivery(DeliveryError):

@@ -76,14 +76,20 @@ class TelegramSender:
             raise PermanentDeliveryError(f"400 {err.message}") from err
         except TimedOut as err:
             if isinstance(err.__cause__, _NOT_SENT):
-                raise TransientDeliveryError(f"not sent: {type(err.__cause__).__name__}") from err
+                raise TransientDeliveryError(
+                    f"not sent: {type(err.__cause__).__name__}",
+                    unreachable=not isinstance(err.__cause__, httpx.PoolTimeout),
+                ) from err
             raise UncertainDelivery("timed out after the request left") from err
         except NetworkError as err:
             # PTB raises NetworkError both for a 5xx answer (no cause: Telegram answered and did
             # not take the message) and for httpx failures (the cause says at which point).
             cause = err.__cause__
             if cause is None or isinstance(cause, _NOT_SENT):
-                raise TransientDeliveryError(f"network: {err.message[:200]}") from err
+                raise TransientDeliveryError(
+                    f"network: {err.message[:200]}",
+                    unreachable=isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout),
+                ) from err
             raise UncertainDelivery(f"connection lost: {type(cause).__name__}") from err
         except InvalidToken as err:
             # a configuration fault, not this message's: keep it for when the token is fixed

@@ -68,6 +68,16 @@ def chat_interval(chat_id: int, result: int | DeliveryError) -> dt.timedelta:
     return GROUP_CHAT_INTERVAL if chat_id < 0 else PRIVATE_CHAT_INTERVAL
 
 
+# When no connection can be made for a whole batch, Telegram (or the network) is down for
+# everyone: the dispatcher stops claiming and tries one message every PROBE_EVERY until one goes
+# through, so a long outage costs a request every 10 s, not one per due message every 20 s.
+PROBE_EVERY = dt.timedelta(seconds=10)
+
+
+def _unreachable(result: int | DeliveryError) -> bool:
+    return isinstance(result, TransientDeliveryError) and result.unreachable
+
+
 def backoff(attempts: int) -> dt.timedelta:
     """10 s after the first failed try, then every 20 s (RETRY_CAP)."""
     first = dt.timedelta(seconds=10 * 2 ** min(max(attempts - 1, 0), 8))
@@ -163,6 +173,8 @@ class Dispatcher:
         self.batch = batch
         self.claim_lease = claim_lease
         self._lock = asyncio.Lock()
+        # set while Telegram cannot be reached: the next probe's time
+        self.probe_at: dt.datetime | None = None
 
     async def recover(self) -> int:
         """At start-up: rows a dead worker left mid-send. A patient's may have arrived, so it is
@@ -192,10 +204,15 @@ class Dispatcher:
         async with self._lock:
             while True:
                 now = self.ctx.now()
+                if self.probe_at is not None and now < self.probe_at:
+                    return tally  # Telegram is unreachable: wait for the next probe
                 async with self.ctx.db.begin() as db:
                     tally.expired += await queries.expire_overdue(db, now)
                     claimed = await queries.claim_due(
-                        db, now, self.batch, hold_until=now + self.claim_lease
+                        db,
+                        now,
+                        1 if self.probe_at is not None else self.batch,
+                        hold_until=now + self.claim_lease,
                     )
                     loaded = await queries.load_for_sending(db, list(claimed))
                     work = [await self._prepare(db, row_id, now, tally) for row_id in claimed]
@@ -229,10 +246,29 @@ class Dispatcher:
                     )
                 crashpoints.reach("dispatch.recorded")
                 del loaded  # the batch stays in the identity map until here
+                if self._note_reachability(outcomes, now):
+                    return tally
+
+    def _note_reachability(
+        self, outcomes: list[tuple[_Work, int | DeliveryError]], now: dt.datetime
+    ) -> bool:
+        """Opens or closes the probe-only mode from a batch's outcomes; True while open."""
+        if outcomes and all(_unreachable(result) for _, result in outcomes):
+            if self.probe_at is None:
+                log.warning("Telegram cannot be reached: trying one message every %s", PROBE_EVERY)
+            self.probe_at = now + PROBE_EVERY
+            return True
+        if outcomes and self.probe_at is not None:
+            log.warning("Telegram can be reached again: sending what waited")
+            self.probe_at = None
+        return False
 
     async def next_due_at(self) -> dt.datetime | None:
         async with self.ctx.db() as db:
-            return await queries.next_due_at(db, self.ctx.now())
+            due = await queries.next_due_at(db, self.ctx.now())
+        if due is not None and self.probe_at is not None:
+            return max(due, self.probe_at)
+        return due
 
     async def _prepare(
         self, db: AsyncSession, row_id: int, now: dt.datetime, tally: Tally

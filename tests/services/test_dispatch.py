@@ -26,7 +26,7 @@ from bot.errors import (
     UncertainDelivery,
 )
 from bot.services.context import Context
-from bot.services.dispatch import Dispatcher, backoff
+from bot.services.dispatch import PROBE_EVERY, RETRY_CAP, Dispatcher, backoff
 from bot.services.patient_chat import note_contact
 from bot.services.protocols import load_protocols
 from tests.bulk import add_due_messages
@@ -397,3 +397,45 @@ async def test_pacing_rows_of_idle_chats_are_forgotten(ctx: Context, clock: Froz
     assert await d.forget_idle_chats() == 1
     async with ctx.db() as db:
         assert (await db.execute(select(func.count()).select_from(ChatPace))).scalar_one() == 0
+
+
+async def test_when_telegram_cannot_be_reached_one_probe_goes_every_ten_seconds(
+    ctx: Context, clock: FrozenClock
+) -> None:
+    await add_due_messages(ctx, 40, 40, dt.timedelta(hours=2), first_user=30_000)
+    tries: list[str] = []
+    down = True
+
+    def fail(_chat: int, text: str) -> TransientDeliveryError | None:
+        tries.append(text)
+        return TransientDeliveryError("not sent: ConnectError", unreachable=True) if down else None
+
+    sender = FakeSender(fail=fail)
+    d = dispatcher(ctx, sender)  # claims 8 at a time
+    await d.dispatch_due()
+    assert len(tries) == 8 and d.probe_at == clock.now() + PROBE_EVERY
+    # until the probe is due nothing is claimed, and the next wake-up is the probe
+    clock.advance(dt.timedelta(seconds=5))
+    await d.dispatch_due()
+    assert len(tries) == 8
+    assert await d.next_due_at() == d.probe_at
+    for probe in range(1, 7):  # a minute down: one try every 10 s, whatever is waiting
+        clock.advance(PROBE_EVERY)
+        await d.dispatch_due()
+        assert len(tries) == 8 + probe
+    down = False
+    clock.advance(PROBE_EVERY)
+    await d.dispatch_due()
+    clock.advance(RETRY_CAP)  # the rows that failed are due again by now
+    await d.dispatch_due()
+    assert d.probe_at is None
+    assert sorted(s.text for s in sender.sent) == sorted(f"message {i}" for i in range(40))
+
+
+async def test_a_server_error_is_not_an_outage(ctx: Context, clock: FrozenClock) -> None:
+    """Telegram answering 5xx is reachable: each row backs off, nothing switches to probing."""
+    await add_due_messages(ctx, 8, 8, dt.timedelta(hours=2), first_user=31_000)
+    sender = FakeSender(fail=lambda _c, _t: TransientDeliveryError("network: Bad Gateway"))
+    d = dispatcher(ctx, sender)
+    await d.dispatch_due()
+    assert d.probe_at is None

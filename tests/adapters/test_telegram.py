@@ -1,0 +1,69 @@
+"""The Telegram adapter's reading of failures, over real HTTP against the stand-in: what is
+safe to retry, what may have arrived, and what means Telegram cannot be reached at all."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from telegram.ext import ExtBot
+from telegram.request import HTTPXRequest
+
+from bot.adapters.pacing import Pacing
+from bot.adapters.ratelimit import RateLimiter
+from bot.adapters.telegram import TelegramSender
+from bot.errors import TransientDeliveryError, UncertainDelivery
+from tests.conftest import TOKEN
+from tests.standin import Fault, StandIn
+
+USER = 4242
+
+
+@pytest.fixture
+async def standin() -> AsyncIterator[StandIn]:
+    async with StandIn(token=TOKEN) as running:
+        running.add_user(USER)
+        yield running
+
+
+@pytest.fixture
+async def sender(standin: StandIn) -> AsyncIterator[TelegramSender]:
+    request = HTTPXRequest(read_timeout=1.0, connect_timeout=1.0)
+    pacing = Pacing(RateLimiter())
+    async with ExtBot(TOKEN, base_url=standin.api_url, request=request, rate_limiter=pacing) as bot:
+        yield TelegramSender(bot)
+
+
+async def test_a_refused_connection_means_telegram_is_unreachable(
+    standin: StandIn, sender: TelegramSender
+) -> None:
+    await standin.go_offline()
+    with pytest.raises(TransientDeliveryError) as failed:
+        await sender.send(USER, "hello")
+    assert failed.value.unreachable and failed.value.retry_after is None
+    await standin.go_online()
+    assert await sender.send(USER, "hello again") > 0
+
+
+async def test_a_server_error_is_retried_but_telegram_is_reachable(
+    standin: StandIn, sender: TelegramSender
+) -> None:
+    standin.fail_next("sendMessage", Fault.server_error(502))
+    with pytest.raises(TransientDeliveryError) as failed:
+        await sender.send(USER, "hello")
+    assert not failed.value.unreachable
+
+
+async def test_flood_control_carries_its_wait(standin: StandIn, sender: TelegramSender) -> None:
+    standin.fail_next("sendMessage", Fault.retry_after(7))
+    with pytest.raises(TransientDeliveryError) as failed:
+        await sender.send(USER, "hello")
+    assert failed.value.retry_after == 7 and not failed.value.unreachable
+
+
+async def test_a_connection_lost_after_sending_may_have_delivered(
+    standin: StandIn, sender: TelegramSender
+) -> None:
+    standin.fail_next("sendMessage", Fault.drop_connection())
+    with pytest.raises(UncertainDelivery):
+        await sender.send(USER, "hello")
