@@ -233,7 +233,8 @@ class Runtime:
         if self.webhook is None:
             await self._leave_webhook()
             self._poller = asyncio.create_task(
-                polling.poll_forever(app, self.updates.kick), name="poller"
+                polling.poll_forever(app, self.updates.kick, caught_up=self.updates.caught_up),
+                name="poller",
             )
         else:
             await self._take_webhook(self.webhook)

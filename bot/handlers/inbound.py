@@ -26,13 +26,18 @@ STOP_GRACE = 5.0
 
 
 async def handle_stored(
-    application: AnyApp, lease: dt.timedelta, keep_going: Callable[[], bool] = lambda: True
+    application: AnyApp,
+    lease: dt.timedelta,
+    keep_going: Callable[[], bool] = lambda: True,
+    took: Callable[[int], None] = lambda update_id: None,
 ) -> int:
-    """Handles stored updates, oldest first, until none is left to claim; returns how many."""
+    """Handles stored updates, oldest first, until none is left to claim; returns how many.
+    `took` hears of each update as it is claimed."""
     ctx = ctx_of(application.bot_data)
     handled = 0
     row = await inbox.claim_next(ctx, lease) if keep_going() else None
     while row is not None:
+        took(row.update_id)
         ok = True
         try:
             assert row.payload is not None
@@ -60,6 +65,11 @@ class UpdateWorker:
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
+        # how far the worker has got: the newest update it took, and whether it found the
+        # inbox empty since it was last kicked
+        self._taken = 0
+        self._idle = False
+        self._progress = asyncio.Event()
 
     def start(self) -> None:
         self._stopping = False
@@ -68,7 +78,28 @@ class UpdateWorker:
 
     def kick(self) -> None:
         """New updates are stored: handle them now rather than at the next sweep."""
+        self._idle = False
         self._wake.set()
+
+    async def caught_up(self, update_id: int, timeout: float) -> None:
+        """Returns once the worker has taken `update_id` (it is handling the last update stored
+        here) or found nothing left, or after `timeout` seconds. The poller waits for this
+        before fetching more: while the worker is behind, new updates wait at Telegram and the
+        next getUpdates brings them as one batch, stored with one statement, instead of many
+        small batches whose fetching and storing would take the worker's CPU."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not (self._idle or self._taken >= update_id or self._stopping):
+            self._progress.clear()
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._progress.wait(), remaining)
+
+    def _took(self, update_id: int) -> None:
+        self._taken = max(self._taken, update_id)
+        self._progress.set()
 
     async def stop(self, grace: float = STOP_GRACE) -> None:
         """Lets the update in hand finish (up to `grace` seconds), then stops; an update cut
@@ -89,8 +120,13 @@ class UpdateWorker:
         while not self._stopping:
             self._wake.clear()
             try:
-                await handle_stored(self.application, self.lease, lambda: not self._stopping)
+                await handle_stored(
+                    self.application, self.lease, lambda: not self._stopping, self._took
+                )
             except Exception as err:  # the database is away: the next wake or sweep retries
                 log.warning("stored updates could not be claimed (%s)", type(err).__name__)
+            if not self._wake.is_set():
+                self._idle = True
+                self._progress.set()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.sweep_seconds)

@@ -10,7 +10,7 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
@@ -26,13 +26,18 @@ AnyApp = Application[Any, Any, Any, Any, Any, Any]
 POLL_TIMEOUT = 10
 POLLER_LEASE = "poller"
 # real seconds; renewed before a getUpdates (which holds at most POLL_TIMEOUT seconds) once it
-# is RENEW_AFTER seconds old, so at least 20 s of it are left for that call and the storing
+# is RENEW_AFTER seconds old: a loop (a getUpdates, storing, waiting up to CATCH_UP_WAIT for the
+# update worker) fits in what is left, even with a slow network
 LEASE_SECONDS = 30.0  # seconds Telegram holds getUpdates open when there is nothing to say
-RENEW_AFTER = LEASE_SECONDS - POLL_TIMEOUT - 10
+RENEW_AFTER = 5.0
+CATCH_UP_WAIT = 2.0
 
 
 async def poll_forever(
-    application: AnyApp, stored: Callable[[], None], timeout: int = POLL_TIMEOUT
+    application: AnyApp,
+    stored: Callable[[], None],
+    timeout: int = POLL_TIMEOUT,
+    caught_up: Callable[[int, float], Awaitable[None]] | None = None,
 ) -> None:
     """Runs until cancelled; calls `stored` after new updates are stored (the handling is the
     update worker's, bot.handlers.inbound). A crash between storing and handling loses nothing:
@@ -49,6 +54,9 @@ async def poll_forever(
     renewed_at: float | None = None
     try:
         while True:
+            if caught_up is not None and offset is not None:
+                # fetch more once the worker has reached the last update stored here
+                await caught_up(offset - 1, CATCH_UP_WAIT)
             if renewed_at is None or time.monotonic() - renewed_at >= RENEW_AFTER:
                 if not await health.take_lease(ctx, POLLER_LEASE, holder, LEASE_SECONDS):
                     renewed_at = None
