@@ -211,8 +211,10 @@ class Runtime:
     async def start(self) -> None:
         app = self.application
         if await self.share_rate() > 1:
-            # the others shrink their share at their next renewal: wait for it before sending
+            # the others shrink their share at their next renewal: wait for it before sending,
+            # then count again (more may have started meanwhile, each waiting for this one)
             await asyncio.sleep(health.PRESENCE_EVERY * 1.5)
+            await self.share_rate()
         self._presence = asyncio.create_task(self._presence_forever(), name="presence")
         await app.initialize()
         for lang in self.ctx.i18n.languages:
