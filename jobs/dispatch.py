@@ -9,7 +9,7 @@ from typing import Any
 
 from telegram.ext import CallbackContext, ExtBot, JobQueue
 
-from bot.services import checkins, escalations, health
+from bot.services import checkins, escalations, health, inbox
 from bot.services.dispatch import Dispatcher
 
 log = logging.getLogger(__name__)
@@ -83,4 +83,5 @@ async def watchdog(context: AnyContext) -> None:
     if recovered:
         log.warning("%s messages were left mid-send by a stopped process", recovered)
     await dispatcher.forget_idle_chats()
+    await inbox.prune(dispatcher.ctx)
     await health.watchdog(dispatcher.ctx)

@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -82,6 +82,28 @@ async def _claim(db: AsyncSession, now: dt.datetime, lease: dt.timedelta) -> Inb
         .execution_options(synchronize_session=False)
     )
     return claimed.scalar_one_or_none()
+
+
+# Telegram keeps an update for at most 24 hours: an id older than this never comes again, so
+# there is nothing left to recognise it by.
+KEEP_HANDLED = dt.timedelta(days=2)
+
+
+async def prune(ctx: Context) -> int:
+    """Forgets handled updates older than KEEP_HANDLED, keeping the newest (polling resumes
+    after it), so the inbox holds two days of ids, not every update since the clinic started."""
+    async with ctx.db.begin() as db:
+        newest = select(func.max(InboundUpdate.update_id)).scalar_subquery()
+        result = await db.execute(
+            delete(InboundUpdate)
+            .where(
+                InboundUpdate.status.in_([UpdateStatus.DONE, UpdateStatus.FAILED]),
+                InboundUpdate.processed_at < ctx.now() - KEEP_HANDLED,
+                InboundUpdate.update_id != newest,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def last_update_id(ctx: Context) -> int | None:

@@ -87,3 +87,28 @@ async def test_concurrent_claimers_on_separate_connections_share_without_overlap
     every = [n for taken in results for n in taken]
     assert sorted(every) == list(range(1, 61))  # each exactly once
     assert all(taken == sorted(taken) for taken in results)  # each claimer oldest first
+
+
+async def test_handled_updates_are_forgotten_after_two_days(
+    ctx: Context, clock: FrozenClock
+) -> None:
+    await inbox.store(ctx, [update(1), update(2), update(3), update(4)])
+    for update_id in (1, 2, 3):
+        await inbox.finish(ctx, update_id, ok=update_id != 2)
+    clock.advance(dt.timedelta(days=1))
+    assert await inbox.prune(ctx) == 0  # Telegram could still send them again
+    await inbox.finish(ctx, 4, ok=True)
+    clock.advance(dt.timedelta(days=1, seconds=1))
+    # 1, 2 and 3 (done, failed, done) are over two days old; 4 is not
+    assert await inbox.prune(ctx) == 3
+    async with ctx.db() as db:
+        left = (await db.execute(select(InboundUpdate.update_id))).scalars().all()
+    assert left == [4]  # the newest stays: polling resumes after it
+    assert await inbox.last_update_id(ctx) == 4
+    # an update not yet handled is never forgotten, however old
+    await inbox.store(ctx, [update(5)])
+    clock.advance(dt.timedelta(days=5))
+    assert await inbox.prune(ctx) == 1  # 4, no longer the newest
+    async with ctx.db() as db:
+        left = (await db.execute(select(InboundUpdate.update_id))).scalars().all()
+    assert left == [5]
