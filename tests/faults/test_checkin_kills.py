@@ -19,9 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import os
 import signal
-import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,10 +45,10 @@ from bot.services import checkins
 from bot.services.context import Context
 from tests.bulk import add_due_messages
 from tests.conftest import TOKEN, make_context
+from tests.faults.botprocess import STAFF_CHAT, start_bot
 from tests.standin import Fault, StandIn
 
 FIRST_USER = 50_000
-STAFF_CHAT = -1001
 HOLD = 30.0  # seconds the stand-in holds a slow answer: the bot is killed long before
 # each kind of patient, how many, and the presses each makes in order
 FULL = ("co.s", "cs.0", "cs.d", "cv.1", "cf.n", "cn.s")  # symptoms, answered to the end
@@ -73,22 +71,6 @@ class Kill:
     at: int
     method: str
     by_chat: bool
-
-
-async def start_bot(standin: StandIn, database_url: str, log: Path) -> asyncio.subprocess.Process:
-    env = {
-        **os.environ,
-        "AFTERCARE_DATABASE_URL": database_url,
-        "AFTERCARE_BOT_TOKEN": TOKEN,
-        "AFTERCARE_BOT_API_URL": standin.base_url,
-        "AFTERCARE_STAFF_CHAT_ID": str(STAFF_CHAT),
-        "AFTERCARE_QUIET_HOURS": "00:00-00:00",
-        "AFTERCARE_CLAIM_LEASE": "2",
-    }
-    with log.open("ab") as out:
-        return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", env=env, stdout=out, stderr=out
-        )
 
 
 def press_order(users: list[int]) -> list[Press]:
@@ -170,7 +152,7 @@ async def test_presses_survive_three_kills_each_stored_applied_and_answered_once
         async def all_answered() -> None:
             await standin.wait_for(lambda: len(standin.callback_answers) >= len(pushed), 20)
 
-        process = await start_bot(standin, database_url, log)
+        process = await start_bot(standin, database_url, log=log, claim_lease="2")
         try:
             for kill in kills:
                 for at in range(len(pushed), kill.at, 4):
@@ -191,7 +173,7 @@ async def test_presses_survive_three_kills_each_stored_applied_and_answered_once
                 await process.wait()
                 windows.append(await _window(ctx, standin, kill, pushed[kill.at], checkin_of))
                 await expire_poller_lease(ctx)
-                process = await start_bot(standin, database_url, log)
+                process = await start_bot(standin, database_url, log=log, claim_lease="2")
             for at in range(len(pushed), len(order), 4):
                 push(at + 4)
                 await asyncio.sleep(0.02)

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
 import signal
-import sys
 
 from sqlalchemy import select
 
@@ -21,32 +19,13 @@ from bot.config import Settings
 from bot.db.models import MessageStatus, ScheduledMessage
 from tests.bulk import add_due_messages
 from tests.conftest import TOKEN, make_context
+from tests.faults.botprocess import start_bot
 from tests.standin import StandIn
 
 MESSAGES = 150
+# a claim left by a killed process is settled after 2 s instead of 5 minutes
+LEASE = "2"
 FIRST_USER = 40_000
-
-
-async def start_bot(standin: StandIn, database_url: str) -> asyncio.subprocess.Process:
-    env = {
-        **os.environ,
-        "AFTERCARE_DATABASE_URL": database_url,
-        "AFTERCARE_BOT_TOKEN": TOKEN,
-        "AFTERCARE_BOT_API_URL": standin.base_url,
-        "AFTERCARE_STAFF_CHAT_ID": "-1001",
-        "AFTERCARE_QUIET_HOURS": "00:00-00:00",
-        # a claim left by a killed process is settled after 2 s instead of 5 minutes
-        "AFTERCARE_CLAIM_LEASE": "2",
-    }
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
 
 
 async def test_sigkill_mid_burst_then_restart_loses_and_doubles_nothing(
@@ -60,12 +39,12 @@ async def test_sigkill_mid_burst_then_restart_loses_and_doubles_nothing(
         for user in users:
             standin.add_user(user, f"P{user}")
         for arrived_before_kill in (10, 40, 80):
-            process = await start_bot(standin, database_url)
+            process = await start_bot(standin, database_url, claim_lease=LEASE)
             await standin.wait_for(lambda n=arrived_before_kill: len(standin.messages) >= n, 60)
             process.send_signal(signal.SIGKILL)
             await process.wait()
         await asyncio.sleep(2.5)  # the killed processes' claims are now past their lease
-        process = await start_bot(standin, database_url)
+        process = await start_bot(standin, database_url, claim_lease=LEASE)
         try:
             for _ in range(600):
                 async with ctx.db() as db:

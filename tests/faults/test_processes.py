@@ -15,10 +15,8 @@ from __future__ import annotations
 import asyncio
 import collections
 import datetime as dt
-import os
 import re
 import signal
-import sys
 from pathlib import Path
 
 import pytest
@@ -29,6 +27,7 @@ from bot.config import Settings
 from bot.db.models import MessageStatus, ScheduledMessage
 from tests.bulk import add_due_messages
 from tests.conftest import PG_URL, TOKEN, make_context
+from tests.faults.botprocess import start_bot
 from tests.standin import StandIn
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL (AFTERCARE_TEST_DATABASE_URL)")
@@ -37,22 +36,6 @@ MESSAGES = 2000
 CHATS = 500
 PROCESSES = 3
 FIRST_USER = 60_000
-
-
-async def start_bot(standin: StandIn, database_url: str, log: Path) -> asyncio.subprocess.Process:
-    env = {
-        **os.environ,
-        "AFTERCARE_DATABASE_URL": database_url,
-        "AFTERCARE_BOT_TOKEN": TOKEN,
-        "AFTERCARE_BOT_API_URL": standin.base_url,
-        "AFTERCARE_STAFF_CHAT_ID": "-1001",
-        "AFTERCARE_QUIET_HOURS": "00:00-00:00",
-        "AFTERCARE_SEND_RATE": "290",
-    }
-    with log.open("wb") as out:
-        return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", env=env, stdout=out, stderr=out
-        )
 
 
 async def test_three_processes_share_the_work_within_telegrams_limits(
@@ -68,7 +51,9 @@ async def test_three_processes_share_the_work_within_telegrams_limits(
             standin.add_user(user, f"P{user}")
         # all three are up before any message is due for them: the rows are due already, so
         # the first process starts sending at once and the others join it mid-burst
-        processes = [await start_bot(standin, database_url, log) for log in logs]
+        processes = [
+            await start_bot(standin, database_url, log=log, send_rate="290") for log in logs
+        ]
         try:
             for _ in range(1200):
                 async with ctx.db() as db:

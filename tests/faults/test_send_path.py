@@ -16,9 +16,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import datetime as dt
-import os
 import signal
-import sys
 
 import pytest
 from sqlalchemy import insert, select
@@ -28,37 +26,13 @@ from bot.config import Settings
 from bot.db.models import Audience, MessageStatus, ScheduledMessage
 from tests.bulk import add_due_messages
 from tests.conftest import TOKEN, make_context
+from tests.faults.botprocess import STAFF_CHAT, start_bot
 from tests.standin import Fault, StandIn
 
 PATIENT_MESSAGES = 40
-STAFF_CHAT = -1001
 STAFF_NOTICES = 2
 BATCH = 8  # AFTERCARE_SEND_RATE 29 claims 8 rows at a time
 FIRST_USER = 50_000
-
-
-async def start_bot(
-    standin: StandIn, database_url: str, crash_at: str | None
-) -> asyncio.subprocess.Process:
-    env = {
-        **os.environ,
-        "AFTERCARE_DATABASE_URL": database_url,
-        "AFTERCARE_BOT_TOKEN": TOKEN,
-        "AFTERCARE_BOT_API_URL": standin.base_url,
-        "AFTERCARE_STAFF_CHAT_ID": str(STAFF_CHAT),
-        "AFTERCARE_QUIET_HOURS": "00:00-00:00",
-        "AFTERCARE_CLAIM_LEASE": "2",
-        "AFTERCARE_CRASH_AT": crash_at or "",
-    }
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
 
 
 async def add_staff_notices(settings: Settings, clock: ScaledClock) -> None:
@@ -103,16 +77,18 @@ async def test_sigkill_at_each_point_of_the_send_path(
         if point == "in-flight":
             # every send is delivered, then its answer held back: killed with requests in flight
             standin.fail_next("sendMessage", Fault.slow(30.0), count=10_000)
-            process = await start_bot(standin, database_url, None)
+            process = await start_bot(standin, database_url, claim_lease="2")
             await standin.wait_for(lambda: len(standin.messages) >= BATCH // 2, 30)
             process.send_signal(signal.SIGKILL)
             standin.clear_faults()
         else:
-            process = await start_bot(standin, database_url, f"dispatch.{point}:2")
+            process = await start_bot(
+                standin, database_url, claim_lease="2", crash_at=f"dispatch.{point}:2"
+            )
         assert await asyncio.wait_for(process.wait(), 60) == -signal.SIGKILL
         killed_with = len(standin.messages)
         await asyncio.sleep(2.5)  # the dead process's claims are now past their lease
-        process = await start_bot(standin, database_url, None)
+        process = await start_bot(standin, database_url, claim_lease="2")
         try:
             for _ in range(600):
                 async with ctx.db() as db:
