@@ -1,6 +1,6 @@
 """Triage: one check-in report judged against a protocol's rules, as a level with its reasons.
 
-The rules (CLINICAL.md, "Warning signs") and their numbers come from the protocol file; this
+The rules (docs/clinical.md#triage-rules) and their numbers come from the protocol file; this
 module only knows how to apply them:
 
 - a red flag counts at the level the protocol gives it (emergency, urgent, ...);
@@ -35,7 +35,7 @@ _E = TypeVar("_E", bound=enum.Enum)
 
 
 class Severity(enum.IntEnum):
-    """The five-level scale of patient-reported outcome tools (CLINICAL.md)."""
+    """The five-level scale of patient-reported outcome tools (docs/clinical.md#severity-scale)."""
 
     NONE = 0
     MILD = 1
@@ -128,9 +128,9 @@ _PAST_COURSE: Final = N_(
 _DARKENING: Final = N_("{symptom} of the skin at the injection points ({severity})")
 _OTHER: Final = N_("{symptom} symptom is {severity}")
 
-# Darkening at the injection points is never part of the usual course (CLINICAL.md: new
-# pigmentation is unusual); a symptom the patient could not name is only worth a look once it
-# is more than mild.
+# Darkening at the injection points is never part of the usual course: new pigmentation is
+# unusual (docs/clinical.md#triage-rules); a symptom the patient could not name is only worth a
+# look once it is more than mild (a product choice, same section).
 _DARKENING_FROM: Final = Severity.MILD
 _OTHER_FROM: Final = Severity.MODERATE
 _HOUR: Final = dt.timedelta(hours=1)

@@ -189,7 +189,8 @@ def test_every_shipped_protocol_has_the_triage_rules_of_clinical_md(path: Path) 
     assert rules.worsening_levels == 2
     assert rules.severe is Severity.SEVERE
     assert rules.urgent_when_severe == {"pain"}
-    # CLINICAL.md: redness after 72 hours is unusual, and bruising after 14 days at the latest
+    # docs/clinical.md#usual-course-per-treatment: redness after 72 hours is unusual, and
+    # bruising after 14 days at the latest
     assert rules.usual_course["redness"] == dt.timedelta(days=3)
     assert rules.usual_course["bruising"] >= dt.timedelta(days=14)
     assert "darkening" not in rules.usual_course

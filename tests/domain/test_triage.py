@@ -1,4 +1,4 @@
-"""Triage: every row of CLINICAL.md's warning signs, judged with the shipped protocols' rules."""
+"""Triage: every rule of docs/clinical.md#triage-rules, judged with the shipped protocols' rules."""
 
 import ast
 import datetime as dt
