@@ -30,6 +30,8 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -45,11 +47,20 @@ from bot.clock import ScaledClock
 from bot.config import Settings
 from bot.db.models import InboundUpdate, Patient, PatientStatus, UpdateStatus
 from bot.handlers.common import keyboard
-from bot.services import checkins
+from bot.services import buttons, checkins
 from bot.services.context import Context
-from tests.standin import StandIn
+from telegram_standin import StandIn
 
-FLOW = ("co.s", "cs.0", "cs.1", "cs.d", "cv.1", "cv.1", "cf.n", "cn.s")
+FLOW: tuple[Callable[[int], buttons.Button], ...] = (
+    buttons.HasSymptoms,
+    partial(buttons.ToggleSymptom, index=0),
+    partial(buttons.ToggleSymptom, index=1),
+    buttons.SymptomsDone,
+    partial(buttons.Rate, level=1),
+    partial(buttons.Rate, level=1),
+    buttons.NoFlags,
+    buttons.SkipNote,
+)
 TARGET_RATE, TARGET_P95 = 200.0, 0.050
 JSON = dict[str, Any]
 
@@ -213,7 +224,7 @@ async def one_run(args: argparse.Namespace, log: Path) -> dict[str, float]:
             for user in users:
                 standin.add_user(user, f"P{user}")
             opened = await open_questions(ctx, standin, users)
-            signs = {u: [ctx.signer.sign(a, opened[u][0]) for a in FLOW] for u in users}
+            signs = {u: [a(opened[u][0]).pack(ctx.signer) for a in FLOW] for u in users}
             if args.handled:
                 await add_handled(ctx, standin, args.handled)
         process = await start_bot(url, standin, log)

@@ -17,7 +17,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
 from telegram.error import BadRequest
-from telegram.ext import Application, ApplicationBuilder
+from telegram.ext import ApplicationBuilder
 from telegram.request import HTTPXRequest
 
 import jobs
@@ -25,24 +25,24 @@ from bot import crashpoints
 from bot.adapters.pacing import Pacing
 from bot.adapters.ratelimit import RateLimiter
 from bot.adapters.telegram import TelegramSender
+from bot.appstate import CONTEXT_TYPES, App
 from bot.clock import Clock, ScaledClock
 from bot.config import Settings, Webhook, parse_ack_timeouts
 from bot.db.engine import make_engine, make_sessionmaker
 from bot.db.migrate import current_revision, head_revision, upgrade_async
 from bot.domain.plan import QuietHours
 from bot.errors import ConfigError
-from bot.handlers import polling, registry, webhook
+from bot.handlers import menu, polling, registry, webhook
 from bot.handlers.inbound import UpdateWorker
 from bot.i18n import I18n
 from bot.services import health
-from bot.services.callbacks import CallbackSigner
+from bot.services.buttons import CallbackSigner
 from bot.services.context import ACK_TIMEOUTS, Clinic, Context
 from bot.services.dispatch import Dispatcher
 from bot.services.protocols import load_protocols
 from jobs import dispatch as dispatch_job
 
 log = logging.getLogger(__name__)
-AnyApp = Application[Any, Any, Any, Any, Any, Any]
 
 
 class RedactToken(logging.Filter):
@@ -118,11 +118,12 @@ async def open_context(
         await engine.dispose()
 
 
-def build_application(settings: Settings, token: str, ctx: Context) -> AnyApp:
+def build_application(settings: Settings, token: str, ctx: Context) -> App:
     api = settings.bot_api_url
     limiter = RateLimiter(per_second=settings.send_rate, clock=ctx.clock)
     application = (
         ApplicationBuilder()
+        .context_types(CONTEXT_TYPES)
         .token(token)
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
@@ -140,20 +141,15 @@ def build_application(settings: Settings, token: str, ctx: Context) -> AnyApp:
     for handler in registry.handlers():
         application.add_handler(handler)
     application.add_error_handler(_log_error)
-    application.bot_data["ctx"] = ctx
-    application.bot_data["limiter"] = limiter
+    state = application.bot_data
+    state.ctx = ctx
+    state.rate = limiter
+    state.claim_lease = dt.timedelta(seconds=ctx.clock.simulated_seconds(settings.claim_lease))
     # claim a quarter second's worth of sends at a time: few rows are left "sending" (and so
     # uncertain) if the process dies, yet enough to keep the connection pool busy
     batch = min(64, max(8, settings.send_rate // 4))
-    application.bot_data["dispatcher"] = Dispatcher(
-        ctx,
-        TelegramSender(application.bot),
-        batch,
-        claim_lease=dt.timedelta(seconds=ctx.clock.simulated_seconds(settings.claim_lease)),
-    )
-    # an update a dead process was handling is taken again after the same lease as a send
-    application.bot_data["updates"] = UpdateWorker(
-        application, dt.timedelta(seconds=ctx.clock.simulated_seconds(settings.claim_lease))
+    state.dispatcher = Dispatcher(
+        ctx, TelegramSender(application.bot), batch, claim_lease=state.claim_lease
     )
     job_queue = application.job_queue
     assert job_queue is not None
@@ -175,29 +171,26 @@ class Runtime:
     to an equal share of Telegram's overall rate (AFTERCARE_SEND_RATE divided by the processes
     alive), so together they stay under it; per-chat spacing is kept in the database."""
 
-    def __init__(self, application: AnyApp, ctx: Context, hook: Webhook | None = None) -> None:
+    def __init__(self, application: App, ctx: Context, hook: Webhook | None = None) -> None:
         self.application = application
         self.ctx = ctx
         self.webhook = hook
-        updates = application.bot_data["updates"]
-        assert isinstance(updates, UpdateWorker)
-        self.updates = updates
+        # an update a dead process was handling is taken again after the same lease as a send
+        self.updates = UpdateWorker(application, application.bot_data.claim_lease)
         self._server: web.AppRunner | None = None
         self.process = f"{os.getpid()}-{secrets.token_hex(4)}"
-        limiter = application.bot_data.get("limiter")
-        self.limiter = limiter if isinstance(limiter, RateLimiter) else None
-        self.full_rate = self.limiter.per_second if self.limiter else 0
+        self.rate = application.bot_data.rate
+        self.full_rate = self.rate.per_second
         self._poller: asyncio.Task[None] | None = None
         self._presence: asyncio.Task[None] | None = None
 
     async def share_rate(self) -> int:
         """Says this process is alive and takes its share of the rate; returns how many run."""
         processes = await health.announce(self.ctx, self.process)
-        if self.limiter is not None:
-            share = max(1, self.full_rate // max(processes, 1))
-            if share != self.limiter.per_second:
-                log.info("%s processes running: sending at most %s/s", processes, share)
-            self.limiter.per_second = share
+        share = max(1, self.full_rate // max(processes, 1))
+        if share != self.rate.per_second:
+            log.info("%s processes running: sending at most %s/s", processes, share)
+        self.rate.per_second = share
         return processes
 
     async def _presence_forever(self) -> None:
@@ -219,12 +212,10 @@ class Runtime:
         await app.initialize()
         for lang in self.ctx.i18n.languages:
             await app.bot.set_my_commands(
-                registry.menu(self.ctx.i18n, lang),
+                menu.menu(self.ctx.i18n, lang),
                 language_code=None if lang == self.ctx.i18n.default else lang,
             )
-        dispatcher = app.bot_data["dispatcher"]
-        assert isinstance(dispatcher, Dispatcher)
-        recovered = await dispatcher.recover()
+        recovered = await app.bot_data.dispatcher.recover()
         if recovered:
             log.warning("%s messages were mid-send when the last process stopped", recovered)
         await app.start()

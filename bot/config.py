@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot import crashpoints
 from bot.domain.protocol import parse_duration
+from bot.domain.triage import Level
 from bot.errors import ConfigError
 
 TELEGRAM_API_URL = "https://api.telegram.org"
@@ -54,9 +55,9 @@ class Webhook:
     secret: str = field(repr=False)
 
 
-def parse_ack_timeouts(text: str) -> dict[str, dt.timedelta]:
+def parse_ack_timeouts(text: str) -> dict[Level, dt.timedelta]:
     """`emergency=5m,urgent=15m,unusual=2h` → durations by level."""
-    result: dict[str, dt.timedelta] = {}
+    result: dict[Level, dt.timedelta] = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
         level, _, duration = part.partition("=")
         if level.strip() not in ("emergency", "urgent", "unusual"):
@@ -67,7 +68,7 @@ def parse_ack_timeouts(text: str) -> dict[str, dt.timedelta]:
             raise ValueError(f"{duration.strip()!r} is not a duration like 5m or 2h") from None
         if value <= dt.timedelta(0):
             raise ValueError(f"the time for {level.strip()} must be positive")
-        result[level.strip()] = value
+        result[Level.parse(level.strip())] = value
     return result
 
 

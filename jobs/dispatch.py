@@ -7,8 +7,9 @@ import datetime as dt
 import logging
 from typing import Any
 
-from telegram.ext import CallbackContext, ExtBot, JobQueue
+from telegram.ext import JobQueue
 
+from bot.appstate import AppContext
 from bot.services import checkins, escalations, health, inbox
 from bot.services.dispatch import Dispatcher
 
@@ -21,18 +22,10 @@ TICK_SECONDS = 30.0  # real seconds: catches work queued by other processes (the
 # load that silently loses wake-ups, so ours run however late they are, merged into one.
 JOB_KWARGS: dict[str, Any] = {"misfire_grace_time": None, "coalesce": True, "max_instances": 3}
 
-AnyContext = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]
 
-
-def _dispatcher(context: AnyContext) -> Dispatcher:
-    dispatcher = context.bot_data["dispatcher"]
-    assert isinstance(dispatcher, Dispatcher)
-    return dispatcher
-
-
-async def dispatch(context: AnyContext) -> None:
+async def dispatch(context: AppContext) -> None:
     """Sends what is due, then sets the next wake-up from the database (the schedule)."""
-    dispatcher = _dispatcher(context)
+    dispatcher = context.bot_data.dispatcher
     # timers first: they queue reminders that the dispatcher then sends in the same wake-up
     await checkins.run_timers(dispatcher.ctx)
     await escalations.run_timers(dispatcher.ctx)
@@ -75,10 +68,10 @@ def wake(job_queue: JobQueue[Any]) -> None:
     job_queue.run_once(dispatch, when=0, name=WAKE, job_kwargs=JOB_KWARGS)
 
 
-async def watchdog(context: AnyContext) -> None:
+async def watchdog(context: AppContext) -> None:
     """Rows a dead process left mid-send are settled after their lease; staff hear when sending
     or escalation timers fall behind."""
-    dispatcher = _dispatcher(context)
+    dispatcher = context.bot_data.dispatcher
     recovered = await dispatcher.recover()
     if recovered:
         log.warning("%s messages were left mid-send by a stopped process", recovered)

@@ -19,7 +19,7 @@ from bot.db.migrate import upgrade
 from bot.db.models import Base
 from bot.domain.plan import QuietHours
 from bot.i18n import I18n
-from bot.services.callbacks import CallbackSigner
+from bot.services.buttons import CallbackSigner
 from bot.services.context import Clinic, Context
 from bot.services.protocols import load_protocols
 

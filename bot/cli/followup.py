@@ -28,7 +28,7 @@ def escalations_command(obj: Invocation, as_json: bool) -> None:
                     "id": item.escalation.id,
                     "patient": item.patient.id,
                     "name": item.patient.name,
-                    "level": item.escalation.level,
+                    "level": item.escalation.level.name_key,
                     "status": str(item.escalation.status),
                     "opened_at": iso(item.escalation.opened_at),
                     "reminders": item.escalation.rounds,

@@ -13,7 +13,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot import app
 from bot.config import Settings, load_settings
 from bot.domain.protocol import Protocol, ProtocolError
-from bot.errors import AftercareError, BadInput, ConfigError
+from bot.errors import AftercareError, ConfigError
+from bot.services import protocols as shipped
 from bot.services.context import Context
 from bot.services.protocols import load_protocols
 
@@ -54,12 +55,9 @@ def protocols(obj: Invocation) -> dict[str, Protocol]:
 
 
 def protocol_named(obj: Invocation, treatment: str) -> Protocol:
-    """The one place the command line finds a protocol by name without a database; it refuses
-    an unknown name in the words of `Context.protocol` (tests/cli holds the two to one line)."""
-    found = protocols(obj)
-    if treatment not in found:
-        raise BadInput(f"unknown treatment {treatment!r} (known: {', '.join(sorted(found))})")
-    return found[treatment]
+    """A protocol by name without a database (`protocol show`, `triage`): resolved by the same
+    function as `Context.protocol`."""
+    return shipped.protocol_named(protocols(obj), treatment)
 
 
 def run_safely(command: click.Command, argv: Sequence[str] | None) -> int:

@@ -23,7 +23,9 @@ from sqlalchemy import (
 from sqlalchemy import Enum as SaEnum
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from bot.db.types import UtcDateTime
+from bot.db.types import LevelType, UtcDateTime
+from bot.domain.checkin import CheckinStage
+from bot.domain.triage import Level
 
 # Stable constraint names, so migrations name the same thing on SQLite and PostgreSQL.
 NAMING = {
@@ -79,7 +81,25 @@ class MessageStatus(enum.StrEnum):
     CANCELLED = "cancelled"  # session cancelled or patient stopped
 
 
+# Rows a re-plan may rewrite: never one that was sent or may have been.
 UNSENT = (MessageStatus.PENDING, MessageStatus.SKIPPED, MessageStatus.CANCELLED)
+
+
+class MessageKind(enum.StrEnum):
+    """What an outbox row is; the first three are protocol steps (StepKind's values)."""
+
+    TIP = "tip"
+    REMINDER = "reminder"
+    CHECKIN = "checkin"
+    CHECKIN_REMINDER = "checkin-reminder"  # an unanswered check-in's question, once more
+    CLINIC_MESSAGE = "clinic-message"  # staff writing to the patient through the bot
+    ALERT = "alert"  # an escalation in the staff chat
+    ALERT_PHOTO = "alert-photo"
+    PATIENT_WORDS = "patient-words"  # what the patient wrote while an alert is open
+    ESCALATION_REMINDER = "escalation-reminder"
+    ESCALATION_DM = "escalation-dm"  # the same reminder to each on-call staff member
+    ESCALATION_UNANSWERED = "escalation-unanswered"
+    NOTICE = "notice"  # a staff notice (patient stopped, blocked the bot, …)
 
 
 class Audience(enum.StrEnum):
@@ -100,19 +120,18 @@ class CheckinStatus(enum.StrEnum):
     CLOSED = "closed"  # superseded, or left unfinished
 
 
-class CheckinStage(enum.StrEnum):
-    OVERALL = "overall"  # all good / I have symptoms
-    SYMPTOMS = "symptoms"  # which ones (several)
-    SEVERITY = "severity"  # one question per chosen symptom
-    FLAGS = "flags"  # the red-flag question
-    NOTE = "note"  # a photo or a few words, or skip
-    DONE = "done"
-
-
 class EscalationStatus(enum.StrEnum):
     OPEN = "open"
     ACKNOWLEDGED = "acknowledged"
     RESOLVED = "resolved"
+
+
+class EscalationOutcome(enum.StrEnum):
+    """How staff resolved an alert (stored on the escalation as this code)."""
+
+    CALLED = "c"
+    CAME_IN = "i"
+    NO_ACTION = "n"
 
 
 class UpdateStatus(enum.StrEnum):
@@ -196,7 +215,7 @@ class ScheduledMessage(Base):
     chat_id: Mapped[int | None] = mapped_column(BigInteger)
     body: Mapped[str | None] = mapped_column(Text)
     step_key: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(24))
+    kind: Mapped[MessageKind] = mapped_column(_enum(MessageKind))
     due_at: Mapped[dt.datetime]
     useful_until: Mapped[dt.datetime]
     status: Mapped[MessageStatus] = mapped_column(_enum(MessageStatus))
@@ -278,7 +297,7 @@ class Report(Base):
     note: Mapped[str | None] = mapped_column(Text)
     photo_file_id: Mapped[str | None] = mapped_column(String(200))
     hours_since: Mapped[float | None]
-    level: Mapped[str] = mapped_column(String(16))
+    level: Mapped[Level] = mapped_column(LevelType())
     reasons: Mapped[list[Any]] = mapped_column(JSON)
     created_at: Mapped[dt.datetime]
 
@@ -303,7 +322,7 @@ class Escalation(Base):
         ForeignKey("patient.id", ondelete="CASCADE"), index=True
     )
     report_id: Mapped[int] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"))
-    level: Mapped[str] = mapped_column(String(16))
+    level: Mapped[Level] = mapped_column(LevelType())
     status: Mapped[EscalationStatus] = mapped_column(_enum(EscalationStatus))
     opened_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]

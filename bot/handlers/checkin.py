@@ -7,14 +7,22 @@ import contextlib
 from telegram import Update
 from telegram.error import BadRequest
 
-from bot.handlers.common import AppContext, contact_line, deps, keyboard, reply, user_id
-from bot.handlers.patient import not_linked, stray_button
-from bot.services import checkins, escalations, patient_chat
-from bot.services.checkins import Step
+from bot.appstate import AppContext
+from bot.handlers.common import (
+    contact_line,
+    deps,
+    keyboard,
+    not_linked,
+    reply,
+    stray_button,
+    user_id,
+)
+from bot.services import buttons, checkins, escalations, patient_chat
+from bot.services.checkins import Reply
 from bot.services.context import Context
 
 
-async def show(update: Update, ctx: Context, step: Step) -> None:
+async def show(update: Update, ctx: Context, step: Reply) -> None:
     """Edits the pressed question and sends what comes next."""
     query = update.callback_query
     if step.edit is not None and query is not None:
@@ -37,13 +45,11 @@ async def press(update: Update, context: AppContext) -> None:
     ctx = deps(context)
     query = update.callback_query
     assert query is not None
-    payload = ctx.signer.verify(query.data)
-    if payload is None:
+    button = buttons.Button.unpack(query.data, ctx.signer)
+    if not isinstance(button, buttons.CheckinButton | buttons.NewCheckin):
         await stray_button(update, context)
         return
-    step = await checkins.press(
-        ctx, query.from_user.id, payload.action, payload.ref, update.update_id
-    )
+    step = await checkins.press(ctx, query.from_user.id, button, update.update_id)
     # Telegram refuses a second answer, and any answer after a while: a press handled again
     # after a restart must still show its outcome
     with contextlib.suppress(BadRequest):

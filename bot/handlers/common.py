@@ -1,27 +1,19 @@
-"""What every handler shares: the services' context, and the clinic's contact line."""
+"""What every handler shares: the services' context, the clinic's contact line, and the
+answers to someone who is not a linked patient or to a button that no longer works."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import ContextTypes
 
+from bot.appstate import AppContext
 from bot.services.context import Context
 from bot.services.ports import Buttons
 
-AppContext = ContextTypes.DEFAULT_TYPE
-
-
-def ctx_of(bot_data: Mapping[str, Any]) -> Context:
-    ctx = bot_data["ctx"]
-    assert isinstance(ctx, Context)
-    return ctx
-
 
 def deps(context: AppContext) -> Context:
-    return ctx_of(context.bot_data)
+    return context.bot_data.ctx
 
 
 def user_id(update: Update) -> int:
@@ -64,3 +56,30 @@ async def reply(update: Update, text: str, **kwargs: Any) -> None:
     message = update.effective_message
     if message is not None:
         await message.reply_text(text, **kwargs)
+
+
+def language(ctx: Context, update: Update) -> str:
+    """The language to answer someone we may not know yet: their Telegram language if shipped."""
+    user = update.effective_user
+    return ctx.i18n.language(user.language_code if user else None)
+
+
+async def not_linked(update: Update, ctx: Context) -> None:
+    await reply(
+        update,
+        ctx.i18n.t(
+            language(ctx, update),
+            "Hello! I send aftercare advice to patients of {clinic}. To connect, open the personal "
+            "link your clinic gave you. If you don't have one, ask your clinic for your personal "
+            "link.",
+            clinic=ctx.clinic.name,
+        ),
+    )
+
+
+async def stray_button(update: Update, context: AppContext) -> None:
+    """A press we did not sign, or one for something that is over: nothing changes."""
+    ctx = deps(context)
+    query = update.callback_query
+    if query is not None:
+        await query.answer(ctx.i18n.t(language(ctx, update), "This button no longer works."))

@@ -7,17 +7,14 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from telegram import Update
-from telegram.ext import Application
 
-from bot.handlers.common import ctx_of
+from bot.appstate import App
 from bot.services import inbox
 
 log = logging.getLogger(__name__)
 
-AnyApp = Application[Any, Any, Any, Any, Any, Any]
 # real seconds between looks at the inbox when nothing wakes the worker: updates another
 # process stored but did not get to, or left claimed when it died, are found this way
 SWEEP_SECONDS = 15.0
@@ -26,14 +23,14 @@ STOP_GRACE = 5.0
 
 
 async def handle_stored(
-    application: AnyApp,
+    application: App,
     lease: dt.timedelta,
     keep_going: Callable[[], bool] = lambda: True,
     took: Callable[[int], None] = lambda update_id: None,
 ) -> int:
     """Handles stored updates, oldest first, until none is left to claim; returns how many.
     `took` hears of each update as it is claimed."""
-    ctx = ctx_of(application.bot_data)
+    ctx = application.bot_data.ctx
     handled = 0
     row = await inbox.claim_next(ctx, lease) if keep_going() else None
     while row is not None:
@@ -57,7 +54,7 @@ class UpdateWorker:
     SWEEP_SECONDS for the rest; its first pass, at start-up, takes what a crash left behind."""
 
     def __init__(
-        self, application: AnyApp, lease: dt.timedelta, sweep_seconds: float = SWEEP_SECONDS
+        self, application: App, lease: dt.timedelta, sweep_seconds: float = SWEEP_SECONDS
     ) -> None:
         self.application = application
         self.lease = lease

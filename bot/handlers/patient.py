@@ -5,17 +5,26 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Awaitable, Callable
 
-from telegram import BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import BotCommandScopeChat, Update
 from telegram.error import BadRequest
 
-from bot.db.models import Patient, PatientStatus
-from bot.handlers.common import AppContext, contact_line, deps, keyboard, reply, user_id
+from bot.appstate import AppContext
+from bot.db.models import MessageKind, Patient, PatientStatus
+from bot.handlers import menu
+from bot.handlers.common import (
+    contact_line,
+    deps,
+    keyboard,
+    language,
+    not_linked,
+    reply,
+    stray_button,
+    user_id,
+)
 from bot.i18n import N_
-from bot.services import enrolment, patient_chat
+from bot.services import buttons, enrolment, patient_chat
 from bot.services.context import Context
 from bot.services.enrolment import ConsentOutcome, OpenOutcome
-
-CONSENT = "consent"
 
 _OPEN_ANSWERS = {
     OpenOutcome.WRONG: N_(
@@ -43,30 +52,16 @@ _CONSENT_ANSWERS = {
     ),
     ConsentOutcome.ALREADY_LINKED: N_("You're already connected. Send /help to see what I can do."),
 }
-_KIND_LABELS = {"tip": N_("Care tip"), "reminder": N_("Reminder"), "checkin": N_("Check-in")}
+_KIND_LABELS = {
+    MessageKind.TIP: N_("Care tip"),
+    MessageKind.REMINDER: N_("Reminder"),
+    MessageKind.CHECKIN: N_("Check-in"),
+}
 
 
 def _telegram_language(update: Update) -> str | None:
     user = update.effective_user
     return user.language_code if user else None
-
-
-def _lang(ctx: Context, update: Update) -> str:
-    user = update.effective_user
-    return ctx.i18n.language(user.language_code if user else None)
-
-
-async def not_linked(update: Update, ctx: Context) -> None:
-    await reply(
-        update,
-        ctx.i18n.t(
-            _lang(ctx, update),
-            "Hello! I send aftercare advice to patients of {clinic}. To connect, open the personal "
-            "link your clinic gave you. If you don't have one, ask your clinic for your personal "
-            "link.",
-            clinic=ctx.clinic.name,
-        ),
-    )
 
 
 async def start(update: Update, context: AppContext) -> None:
@@ -81,7 +76,7 @@ async def start(update: Update, context: AppContext) -> None:
             await help_command(update, context)
         return
     opened = await enrolment.open_invite(ctx, token, user_id(update), _telegram_language(update))
-    lang = opened.language or _lang(ctx, update)
+    lang = opened.language or language(ctx, update)
     if opened.outcome == OpenOutcome.SLOW_DOWN:
         assert opened.retry_at is not None
         when = ctx.i18n.when(lang, opened.retry_at, ctx.clinic.timezone, "HH:mm")
@@ -111,24 +106,22 @@ async def start(update: Update, context: AppContext) -> None:
         clinic=ctx.clinic.name,
     )
     text += " " + contact_line(ctx, lang) + "\n\n" + ctx.i18n.t(lang, "Do you agree?")
-    button = InlineKeyboardButton(
-        ctx.i18n.t(lang, "I agree"), callback_data=ctx.signer.sign(CONSENT, opened.invite_id)
-    )
-    await reply(update, text, reply_markup=InlineKeyboardMarkup([[button]]))
+    agree = buttons.Consent(opened.invite_id).pack(ctx.signer)
+    await reply(update, text, reply_markup=keyboard([[(ctx.i18n.t(lang, "I agree"), agree)]]))
 
 
 async def consent(update: Update, context: AppContext) -> None:
     ctx = deps(context)
     query = update.callback_query
     assert query is not None
-    payload = ctx.signer.verify(query.data)
-    if payload is None or payload.action != CONSENT:
+    button = buttons.Consent.unpack(query.data, ctx.signer)
+    if button is None:
         await stray_button(update, context)
         return
     result = await enrolment.give_consent(
-        ctx, payload.ref, query.from_user.id, _telegram_language(update)
+        ctx, button.invite_id, query.from_user.id, _telegram_language(update)
     )
-    lang = result.language or _lang(ctx, update)
+    lang = result.language or language(ctx, update)
     await query.answer()
     if result.outcome != ConsentOutcome.LINKED:
         await reply(update, ctx.i18n.t(lang, _CONSENT_ANSWERS[result.outcome]))
@@ -146,24 +139,14 @@ async def consent(update: Update, context: AppContext) -> None:
     )
 
 
-async def stray_button(update: Update, context: AppContext) -> None:
-    """A press we did not sign, or one for something that is over: nothing changes."""
-    ctx = deps(context)
-    query = update.callback_query
-    assert query is not None
-    await query.answer(ctx.i18n.t(_lang(ctx, update), "This button no longer works."))
-
-
 async def help_command(update: Update, context: AppContext) -> None:
-    from bot.handlers.registry import COMMANDS
-
     ctx = deps(context)
     patient = await patient_chat.who(ctx, user_id(update))
     if patient is None:
         await not_linked(update, ctx)
         return
     lines = [ctx.i18n.t(patient.language, "Here is what I can do:")]
-    lines += [f"/{c.name} — {ctx.i18n.t(patient.language, c.description)}" for c in COMMANDS]
+    lines += menu.help_lines(ctx.i18n, patient.language)
     lines += ["", contact_line(ctx, patient.language)]
     await reply(update, "\n".join(lines))
 
@@ -255,32 +238,31 @@ async def language_command(update: Update, context: AppContext) -> None:
     if patient is None:
         await not_linked(update, ctx)
         return
-    buttons = [
-        [(ctx.i18n.name_of(lang), ctx.signer.sign(f"lg.{lang}", patient.id))]
+    rows = [
+        [(ctx.i18n.name_of(lang), buttons.ChooseLanguage(patient.id, lang).pack(ctx.signer))]
         for lang in ctx.i18n.languages
     ]
     text = ctx.i18n.t(patient.language, "Which language would you like me to write in?")
-    await reply(update, text, reply_markup=keyboard(buttons))
+    await reply(update, text, reply_markup=keyboard(rows))
 
 
 async def _chosen(
     update: Update,
     context: AppContext,
-    prefix: str,
-    choose: Callable[[Context, int, str], Awaitable[Patient | None]],
+    choose: Callable[[Context, int], Awaitable[Patient | None]],
     confirm: Callable[[Context, Patient], str],
+    patient_id: int | None,
 ) -> Patient | None:
     """A press on a /language or /timezone button: signed, by that patient, for a real choice;
     the question is replaced by the confirmation in the patient's (perhaps new) language."""
     ctx = deps(context)
     query = update.callback_query
     assert query is not None
-    payload = ctx.signer.verify(query.data)
-    if payload is None or not payload.action.startswith(prefix):
+    if patient_id is None:
         await stray_button(update, context)
         return None
-    patient = await choose(ctx, query.from_user.id, payload.action[len(prefix) :])
-    if patient is None or patient.id != payload.ref:
+    patient = await choose(ctx, query.from_user.id)
+    if patient is None or patient.id != patient_id:
         await stray_button(update, context)
         return None
     await query.answer()
@@ -299,15 +281,21 @@ def _language_set(ctx: Context, patient: Patient) -> str:
 
 
 async def language_chosen(update: Update, context: AppContext) -> None:
-    patient = await _chosen(update, context, "lg.", patient_chat.set_language, _language_set)
+    ctx = deps(context)
+    assert update.callback_query is not None
+    button = buttons.ChooseLanguage.unpack(update.callback_query.data, ctx.signer)
+    patient = await _chosen(
+        update,
+        context,
+        lambda ctx, who: patient_chat.set_language(ctx, who, button.language if button else ""),
+        _language_set,
+        button.patient_id if button else None,
+    )
     chat = update.effective_chat
     if patient is not None and chat is not None:
         # the menu of commands follows the patient's language in their own chat
-        from bot.handlers.registry import menu
-
-        ctx = deps(context)
         await context.bot.set_my_commands(
-            menu(ctx.i18n, patient.language), scope=BotCommandScopeChat(chat.id)
+            menu.menu(ctx.i18n, patient.language), scope=BotCommandScopeChat(chat.id)
         )
 
 
@@ -344,11 +332,12 @@ async def timezone_command(update: Update, context: AppContext) -> None:
             zone=patient.timezone,
             time=now,
         )
-    buttons = []
+    rows = []
     for zone in zones:
         with contextlib.suppress(ValueError):  # a zone name too long for Telegram's 64 bytes
-            buttons.append([(zone.replace("_", " "), ctx.signer.sign(f"tz.{zone}", patient.id))])
-    await reply(update, text, reply_markup=keyboard(buttons))
+            choice = buttons.ChooseZone(patient.id, zone).pack(ctx.signer)
+            rows.append([(zone.replace("_", " "), choice)])
+    await reply(update, text, reply_markup=keyboard(rows))
 
 
 def _timezone_set(ctx: Context, patient: Patient) -> str:
@@ -362,4 +351,13 @@ def _timezone_set(ctx: Context, patient: Patient) -> str:
 
 
 async def timezone_chosen(update: Update, context: AppContext) -> None:
-    await _chosen(update, context, "tz.", patient_chat.set_timezone, _timezone_set)
+    ctx = deps(context)
+    assert update.callback_query is not None
+    button = buttons.ChooseZone.unpack(update.callback_query.data, ctx.signer)
+    await _chosen(
+        update,
+        context,
+        lambda ctx, who: patient_chat.set_timezone(ctx, who, button.zone if button else ""),
+        _timezone_set,
+        button.patient_id if button else None,
+    )

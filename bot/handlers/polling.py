@@ -11,18 +11,15 @@ import secrets
 import socket
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from telegram import Update
 from telegram.error import Conflict, NetworkError, RetryAfter, TelegramError
-from telegram.ext import Application
 
-from bot.handlers.common import ctx_of
+from bot.appstate import App
 from bot.services import health, inbox
 
 log = logging.getLogger(__name__)
 
-AnyApp = Application[Any, Any, Any, Any, Any, Any]
 POLL_TIMEOUT = 10
 POLLER_LEASE = "poller"
 # real seconds; renewed before a getUpdates (which holds at most POLL_TIMEOUT seconds) once it
@@ -34,7 +31,7 @@ CATCH_UP_WAIT = 2.0
 
 
 async def poll_forever(
-    application: AnyApp,
+    application: App,
     stored: Callable[[], None],
     timeout: int = POLL_TIMEOUT,
     caught_up: Callable[[int, float], Awaitable[None]] | None = None,
@@ -44,7 +41,7 @@ async def poll_forever(
     Telegram is only told after they were stored, and stored updates are handled at start-up.
     With several processes on one database, only the holder of the poller lease polls (Telegram
     allows one getUpdates at a time); another takes over when its lease runs out."""
-    ctx = ctx_of(application.bot_data)
+    ctx = application.bot_data.ctx
     holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
     failures = 0
     # while this process holds the lease, the offset is known here and the lease is renewed

@@ -7,9 +7,9 @@ import contextlib
 from telegram import Message, Update
 from telegram.error import BadRequest
 
-from bot.handlers.common import AppContext, deps, keyboard
-from bot.handlers.patient import stray_button
-from bot.services import escalations
+from bot.appstate import AppContext
+from bot.handlers.common import deps, keyboard, stray_button
+from bot.services import buttons, escalations
 from bot.services.escalations import StaffAction
 
 
@@ -18,21 +18,19 @@ async def press(update: Update, context: AppContext) -> None:
     ctx = deps(context)
     query = update.callback_query
     assert query is not None
-    payload = ctx.signer.verify(query.data)
-    if payload is None:
-        await stray_button(update, context)
-        return
+    button = buttons.Button.unpack(query.data, ctx.signer)
     who = query.from_user.id
     action: StaffAction
-    if payload.action == "ea":
-        action = await escalations.acknowledge(ctx, who, payload.ref)
-    elif payload.action == "er":
-        action = await escalations.ask_outcome(ctx, who, payload.ref)
-    elif payload.action.startswith("eo."):
-        action = await escalations.resolve(ctx, who, payload.ref, payload.action[3:])
-    else:
-        await stray_button(update, context)
-        return
+    match button:
+        case buttons.Acknowledge(escalation_id=ref):
+            action = await escalations.acknowledge(ctx, who, ref)
+        case buttons.Resolve(escalation_id=ref):
+            action = await escalations.ask_outcome(ctx, who, ref)
+        case buttons.ResolveAs(escalation_id=ref, outcome=outcome):
+            action = await escalations.resolve(ctx, who, ref, outcome)
+        case _:
+            await stray_button(update, context)
+            return
     if action.refusal is not None:
         await query.answer(action.text, show_alert=True)
         return
@@ -40,12 +38,12 @@ async def press(update: Update, context: AppContext) -> None:
     message = query.message
     if not isinstance(message, Message):
         return  # too old for Telegram to show us: the answer above is all we can give
-    if payload.action == "ea":
+    if isinstance(button, buttons.Acknowledge):
         # the alert keeps only the buttons that still make sense
         with contextlib.suppress(BadRequest):
             await query.edit_message_reply_markup(reply_markup=keyboard(action.buttons))
         await message.reply_text(action.text)
-    elif payload.action == "er":
+    elif isinstance(button, buttons.Resolve):
         await message.reply_text(action.text, reply_markup=keyboard(action.buttons))
     else:
         with contextlib.suppress(BadRequest):

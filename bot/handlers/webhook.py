@@ -9,16 +9,14 @@ from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
-from telegram.ext import Application
 
+from bot.appstate import App
 from bot.config import Webhook
 from bot.errors import ConfigError
-from bot.handlers.common import ctx_of
 from bot.services import inbox
 
 log = logging.getLogger(__name__)
 
-AnyApp = Application[Any, Any, Any, Any, Any, Any]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # An update is a message of at most 4096 characters with its entities, a reply it quotes and
 # a few objects around it: far below this. Anything larger is not from Telegram.
@@ -43,9 +41,9 @@ def parse_update(body: bytes) -> dict[str, Any] | None:
     return payload
 
 
-def make_app(application: AnyApp, webhook: Webhook, stored: Callable[[], None]) -> web.Application:
+def make_app(application: App, webhook: Webhook, stored: Callable[[], None]) -> web.Application:
     """The aiohttp application: one route, the webhook URL's path, POST only."""
-    ctx = ctx_of(application.bot_data)
+    ctx = application.bot_data.ctx
     secret = webhook.secret.encode()
 
     async def receive(request: web.Request) -> web.StreamResponse:
@@ -79,7 +77,7 @@ def make_app(application: AnyApp, webhook: Webhook, stored: Callable[[], None]) 
     return app
 
 
-async def serve(application: AnyApp, webhook: Webhook, stored: Callable[[], None]) -> web.AppRunner:
+async def serve(application: App, webhook: Webhook, stored: Callable[[], None]) -> web.AppRunner:
     """Starts listening; the caller cleans the returned runner up when stopping."""
     runner = web.AppRunner(
         make_app(application, webhook, stored), access_log=None, handle_signals=False

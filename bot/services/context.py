@@ -12,14 +12,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import Clock
 from bot.domain.plan import QuietHours
 from bot.domain.protocol import Protocol
-from bot.errors import BadInput
+from bot.domain.triage import Level
 from bot.i18n import I18n
-from bot.services.callbacks import CallbackSigner
+from bot.services.buttons import CallbackSigner
+from bot.services.protocols import protocol_named
 
+# how long an alert may wait for an acknowledgement before staff are chased (a product choice:
+# docs/clinical.md, "Alert acknowledgement")
 ACK_TIMEOUTS = {
-    "emergency": dt.timedelta(minutes=5),
-    "urgent": dt.timedelta(minutes=15),
-    "unusual": dt.timedelta(hours=2),
+    Level.EMERGENCY: dt.timedelta(minutes=5),
+    Level.URGENT: dt.timedelta(minutes=15),
+    Level.UNUSUAL: dt.timedelta(hours=2),
 }
 
 
@@ -36,10 +39,10 @@ class Clinic:
     bot_username: str
     staff_language: str = "en"
     # how long an alert may wait for an acknowledgement, by level, before staff are chased
-    ack_timeouts: Mapping[str, dt.timedelta] = field(default_factory=lambda: dict(ACK_TIMEOUTS))
+    ack_timeouts: Mapping[Level, dt.timedelta] = field(default_factory=lambda: dict(ACK_TIMEOUTS))
 
-    def ack_timeout(self, level: str) -> dt.timedelta:
-        return self.ack_timeouts.get(level, ACK_TIMEOUTS["unusual"])
+    def ack_timeout(self, level: Level) -> dt.timedelta:
+        return self.ack_timeouts.get(level, ACK_TIMEOUTS[Level.UNUSUAL])
 
     @property
     def zone(self) -> ZoneInfo:
@@ -63,8 +66,4 @@ class Context:
         return self.clock.now()
 
     def protocol(self, treatment: str) -> Protocol:
-        try:
-            return self.protocols[treatment]
-        except KeyError:
-            known = ", ".join(sorted(self.protocols))
-            raise BadInput(f"unknown treatment {treatment!r} (known: {known})") from None
+        return protocol_named(self.protocols, treatment)

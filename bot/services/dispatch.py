@@ -7,7 +7,6 @@ import dataclasses
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -18,18 +17,18 @@ from bot.db import queries
 from bot.db.models import (
     Audience,
     Checkin,
-    CheckinStage,
     CheckinStatus,
     Escalation,
     EscalationStatus,
+    MessageKind,
     MessageStatus,
     Patient,
     PatientStatus,
     ScheduledMessage,
     TreatmentSession,
 )
+from bot.domain.checkin import CheckinStage
 from bot.domain.plan import next_allowed_time
-from bot.domain.protocol import StepKind
 from bot.errors import (
     DeliveryError,
     PermanentDeliveryError,
@@ -39,14 +38,13 @@ from bot.errors import (
 )
 from bot.services import checkins
 from bot.services.context import Context
-from bot.services.notices import CHASER_KINDS, patient_ref, queue_staff_notice
+from bot.services.notices import patient_ref, queue_staff_notice
+from bot.services.outbox import CHASER_KINDS, INTERACTIVE_KINDS, decode_buttons
 from bot.services.ports import Buttons, Sender
 from bot.services.protocols import step_text
 
 log = logging.getLogger(__name__)
 
-# Staff are writing to the patient now: quiet hours do not hold these back.
-INTERACTIVE_KINDS = frozenset({"clinic-message"})
 # A claim older than this belongs to a worker that died mid-send.
 STALE_CLAIM = dt.timedelta(minutes=5)
 # When Telegram cannot be reached (or answers 5xx) the fault is the network's, not the
@@ -108,10 +106,6 @@ class _Work:
     checkin_id: int | None = None
 
 
-def _buttons(stored: list[Any] | None) -> Buttons | None:
-    return [[(str(label), str(data)) for label, data in row] for row in stored] if stored else None
-
-
 async def _checkin_waiting(db: AsyncSession, checkin_id: int | None) -> bool:
     checkin = await db.get(Checkin, checkin_id) if checkin_id else None
     return (
@@ -127,7 +121,7 @@ async def _first_alert_message(db: AsyncSession, escalation_id: int, row_id: int
         select(ScheduledMessage.telegram_message_id)
         .where(
             ScheduledMessage.escalation_id == escalation_id,
-            ScheduledMessage.kind == "alert",
+            ScheduledMessage.kind == MessageKind.ALERT,
             ScheduledMessage.telegram_message_id.is_not(None),
             ScheduledMessage.id != row_id,
         )
@@ -145,7 +139,7 @@ async def _unsent_alert_due_at(
         select(ScheduledMessage.due_at)
         .where(
             ScheduledMessage.escalation_id == escalation_id,
-            ScheduledMessage.kind == "alert",
+            ScheduledMessage.kind == MessageKind.ALERT,
             ScheduledMessage.id < row_id,
             ScheduledMessage.status.in_([MessageStatus.PENDING, MessageStatus.SENDING]),
         )
@@ -299,12 +293,14 @@ class Dispatcher:
             "",
             row.audience,
             patient.id,
-            buttons=_buttons(row.buttons),
+            buttons=decode_buttons(row.buttons),
             checkin_id=row.checkin_id,
         )
-        if row.kind == str(StepKind.CHECKIN):
+        if row.kind == MessageKind.CHECKIN:
             return await self._prepare_checkin(db, row, patient, now, work)
-        if row.kind == "checkin-reminder" and not await _checkin_waiting(db, row.checkin_id):
+        if row.kind == MessageKind.CHECKIN_REMINDER and not await _checkin_waiting(
+            db, row.checkin_id
+        ):
             row.status, row.last_error = MessageStatus.CANCELLED, "already answered"
             return None
         session = await db.get(TreatmentSession, row.session_id) if row.session_id else None
@@ -356,7 +352,7 @@ class Dispatcher:
             if reply_to is None and row.chat_id == self.ctx.clinic.staff_chat_id:
                 reply_to = await _first_alert_message(db, row.escalation_id, row.id)
                 alert_due = None
-                if reply_to is None and row.kind != "alert":
+                if reply_to is None and row.kind != MessageKind.ALERT:
                     alert_due = await _unsent_alert_due_at(db, row.escalation_id, row.id)
                 if alert_due is not None:
                     # after the staff chat failed for a while, a reminder (or a photo, or the
@@ -371,7 +367,7 @@ class Dispatcher:
             row.body or "",
             row.audience,
             row.patient_id,
-            buttons=_buttons(row.buttons),
+            buttons=decode_buttons(row.buttons),
             photo=row.photo_file_id,
             reply_to=reply_to,
         )
@@ -420,7 +416,7 @@ class Dispatcher:
         if not isinstance(result, DeliveryError):
             row.status, row.telegram_message_id, row.sent_at = MessageStatus.SENT, result, now
             row.last_error = None
-            if work.checkin_id is not None and row.kind == str(StepKind.CHECKIN):
+            if work.checkin_id is not None and row.kind == MessageKind.CHECKIN:
                 checkin = await db.get(Checkin, work.checkin_id)
                 if checkin is not None:
                     checkin.message_id = result

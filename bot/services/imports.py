@@ -15,16 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import queries
 from bot.db.models import (
-    Audience,
-    MessageStatus,
     Patient,
     PatientStatus,
-    ScheduledMessage,
     SessionStatus,
     TreatmentSession,
 )
-from bot.domain.plan import PlanStatus, plan_session
+from bot.domain.plan import plan_session
 from bot.errors import BadInput
+from bot.services import outbox
 from bot.services.context import Context
 from bot.services.patients import check_timezone
 from bot.services.sessions import parse_local_time
@@ -34,7 +32,6 @@ CHUNK = 500
 # Core multi-row inserts on the tables: the ORM's bulk path costs more than the database does
 _PATIENTS = cast(Table, Patient.__table__)
 _SESSIONS = cast(Table, TreatmentSession.__table__)
-_MESSAGES = cast(Table, ScheduledMessage.__table__)
 COLUMNS = ("patient", "patient_id", "language", "timezone", "treatment", "starts_at", "area")
 REQUIRED = ("treatment", "starts_at")
 
@@ -195,29 +192,14 @@ async def _import_chunk(
         .scalars()
         .all()
     )
-    planned = []
-    for row, (pid, zone), when, sid in zip(chunk, owners, starts, session_ids, strict=True):
+    planned = [
+        outbox.planned(item, sid, pid)
+        for row, (pid, zone), when, sid in zip(chunk, owners, starts, session_ids, strict=True)
         for item in plan_session(
             ctx.protocol(row.treatment), when, ZoneInfo(zone), ctx.clinic.quiet, now
-        ):
-            skipped = item.status == PlanStatus.SKIPPED
-            planned.append(
-                {
-                    "audience": Audience.PATIENT,
-                    "session_id": sid,
-                    "patient_id": pid,
-                    "step_key": item.step_key,
-                    "kind": str(item.kind),
-                    "due_at": item.due_at,
-                    "useful_until": item.useful_until,
-                    "status": MessageStatus.SKIPPED if skipped else MessageStatus.PENDING,
-                    "last_error": item.reason if skipped else None,
-                    "attempts": 0,
-                    "created_at": now,
-                }
-            )
-    if planned:
-        await connection.execute(insert(_MESSAGES), planned)
+        )
+    ]
+    await outbox.queue_many(connection, planned, now)
     return len(new), len(planned)
 
 

@@ -23,7 +23,8 @@ from bot.db.models import (
 )
 from bot.services.context import Context
 from bot.services.notices import patient_ref, queue_staff_notice
-from bot.services.sessions import STOPPED_REASON, replan_patient
+from bot.services.planning import replan_patient
+from bot.services.sessions import STOPPED_REASON
 
 
 class Change(enum.StrEnum):

@@ -15,6 +15,7 @@ from bot.db import queries
 from bot.db.models import Invite, Patient, PatientStatus, ScheduledMessage, TreatmentSession
 from bot.errors import BadInput, NotFound
 from bot.services.context import Context
+from bot.services.planning import replan_patient
 
 # 24 random bytes = 192 bits, well over the 128 the design asks for; base64url keeps it inside
 # Telegram's 64-character limit for the start parameter.
@@ -80,8 +81,6 @@ async def update_patient(
     ctx: Context, ref: str, language: str | None = None, timezone: str | None = None
 ) -> Patient:
     """Staff change a patient's language or time zone; a new zone re-plans what is unsent."""
-    from bot.services.sessions import replan_patient
-
     found = await find_patient(ctx, ref)
     if language is not None and language not in ctx.i18n.languages:
         shipped = ", ".join(ctx.i18n.languages)

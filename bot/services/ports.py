@@ -23,3 +23,10 @@ class Sender(Protocol):
         """Returns Telegram's message id. With `photo` (a Telegram file id) the text is its
         caption."""
         ...
+
+
+class RateShare(Protocol):
+    """How many messages a second this process may send; the processes alive share Telegram's
+    overall limit, and the share changes as processes come and go."""
+
+    per_second: int

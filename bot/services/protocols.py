@@ -1,10 +1,12 @@
 """Protocol files: loading the shipped ones and a clinic's own, and each step's words in a
 reader's language."""
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
 from bot.domain.protocol import Protocol, ProtocolError, Step, parse_protocol
+from bot.errors import BadInput
 from bot.i18n import I18n
 
 # Next to the code, so it is found in a checkout and in an installed (unzipped) package alike;
@@ -81,3 +83,13 @@ def missing_translations(protocol: Protocol, i18n: I18n) -> dict[str, list[str]]
         if langs:
             missing[step.key] = langs
     return missing
+
+
+def protocol_named(protocols: Mapping[str, Protocol], treatment: str) -> Protocol:
+    """The one place a treatment name is resolved: its protocol, or BadInput naming the known
+    ones."""
+    try:
+        return protocols[treatment]
+    except KeyError:
+        known = ", ".join(sorted(protocols))
+        raise BadInput(f"unknown treatment {treatment!r} (known: {known})") from None

@@ -10,21 +10,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import queries
-from bot.db.models import (
-    Audience,
-    MessageStatus,
-    Patient,
-    ScheduledMessage,
-    SessionStatus,
-    TreatmentSession,
-)
-from bot.domain.plan import PlanStatus, plan_session
+from bot.db.models import MessageStatus, Patient, ScheduledMessage, SessionStatus, TreatmentSession
 from bot.errors import BadInput, NotFound
 from bot.services.context import Context
 from bot.services.patients import find_patient
+from bot.services.planning import apply_plan
 
-# Rows a re-plan may rewrite: never one that was sent or may have been.
-REPLANNABLE = (MessageStatus.PENDING, MessageStatus.SKIPPED, MessageStatus.CANCELLED)
 STOPPED_REASON = "patient stopped"
 
 
@@ -112,52 +103,3 @@ async def cancel_session(ctx: Context, session_id: int) -> SessionPlan:
                 row.last_error = "session cancelled"
         queries.add_audit(db, now, "cli", "session.cancel", f"session:{session.id}")
     return SessionPlan(session, messages)
-
-
-async def replan_patient(
-    db: AsyncSession, ctx: Context, patient: Patient, now: dt.datetime
-) -> None:
-    """After /resume: the patient's planned sessions get their unsent steps planned again."""
-    for session in await queries.sessions_for_patient(db, patient.id):
-        if session.status == SessionStatus.PLANNED:
-            existing = list(await queries.messages_for_session(db, session.id))
-            apply_plan(db, session, patient, existing, ctx, now)
-
-
-def apply_plan(
-    db: AsyncSession,
-    session: TreatmentSession,
-    patient: Patient,
-    existing: list[ScheduledMessage],
-    ctx: Context,
-    now: dt.datetime,
-) -> list[ScheduledMessage]:
-    """Writes the protocol's plan as outbox rows: new steps added, unsent ones rewritten."""
-    protocol = ctx.protocol(session.treatment)
-    planned = plan_session(
-        protocol, session.starts_at, ZoneInfo(patient.timezone), ctx.clinic.quiet, now
-    )
-    by_step = {row.step_key: row for row in existing}
-    for item in planned:
-        row = by_step.get(item.step_key)
-        if row is None:
-            row = ScheduledMessage(
-                audience=Audience.PATIENT,
-                session_id=session.id,
-                patient_id=patient.id,
-                step_key=item.step_key,
-                attempts=0,
-                created_at=now,
-            )
-            db.add(row)
-            by_step[item.step_key] = row
-        elif row.status not in REPLANNABLE:
-            continue
-        row.kind = str(item.kind)
-        row.due_at = item.due_at
-        row.useful_until = item.useful_until
-        if item.status == PlanStatus.SKIPPED:
-            row.status, row.last_error = MessageStatus.SKIPPED, item.reason
-        else:
-            row.status, row.last_error = MessageStatus.PENDING, None
-    return sorted(by_step.values(), key=lambda r: (r.due_at, r.step_key))

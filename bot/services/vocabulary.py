@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bot.domain.triage import Severity
+from bot.domain.triage import Level, Severity
 from bot.i18n import N_, I18n
 
 SYMPTOM_LABELS = {
@@ -71,12 +71,12 @@ ADVICE = {
 }
 
 LEVEL_LABELS = {
-    "expected": N_("expected"),
-    "unusual": N_("unusual"),
-    "urgent": N_("URGENT"),
-    "emergency": N_("EMERGENCY"),
+    Level.EXPECTED: N_("expected"),
+    Level.UNUSUAL: N_("unusual"),
+    Level.URGENT: N_("URGENT"),
+    Level.EMERGENCY: N_("EMERGENCY"),
 }
-LEVEL_ICONS = {"expected": "🟢", "unusual": "🟡", "urgent": "🔴", "emergency": "🚨"}
+LEVEL_ICONS = {Level.EXPECTED: "🟢", Level.UNUSUAL: "🟡", Level.URGENT: "🔴", Level.EMERGENCY: "🚨"}
 
 
 def symptom_name(i18n: I18n, lang: str, name: str) -> str:

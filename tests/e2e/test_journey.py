@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from bot.db.models import MessageStatus
-from bot.handlers.registry import COMMANDS
+from bot.handlers.menu import COMMANDS
 from bot.services import patients, sessions
 from tests.conftest import T0
 from tests.e2e.conftest import PATIENT, STAFF_CHAT, STRANGER, Harness

@@ -9,10 +9,10 @@ import sys
 
 from bot.clock import ScaledClock
 from bot.config import Settings
-from bot.handlers.registry import COMMANDS
+from bot.handlers.menu import COMMANDS
 from bot.services import patients
+from telegram_standin import StandIn
 from tests.conftest import TOKEN, make_context
-from tests.standin import StandIn
 
 USER = 31337
 

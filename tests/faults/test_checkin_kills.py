@@ -21,7 +21,9 @@ import contextlib
 import datetime as dt
 import signal
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import func, select, update
@@ -31,7 +33,6 @@ from bot.clock import ScaledClock
 from bot.config import Settings
 from bot.db.models import (
     Checkin,
-    CheckinStage,
     CheckinStatus,
     InboundUpdate,
     Lease,
@@ -39,28 +40,43 @@ from bot.db.models import (
     Report,
     UpdateStatus,
 )
+from bot.domain.checkin import CheckinStage
 from bot.domain.triage import SYMPTOMS
 from bot.handlers.common import keyboard
-from bot.services import checkins
+from bot.services import buttons, checkins
 from bot.services.context import Context
+from telegram_standin import Fault, StandIn
 from tests.bulk import add_due_messages
 from tests.conftest import TOKEN, make_context
 from tests.faults.botprocess import STAFF_CHAT, start_bot
-from tests.standin import Fault, StandIn
 
 FIRST_USER = 50_000
 HOLD = 30.0  # seconds the stand-in holds a slow answer: the bot is killed long before
 # each kind of patient, how many, and the presses each makes in order
-FULL = ("co.s", "cs.0", "cs.d", "cv.1", "cf.n", "cn.s")  # symptoms, answered to the end
-ALL_GOOD = ("co.g",)  # one press completes it
-TOGGLES = ("co.s", "cs.1", "cs.2", "cs.1")  # a toggle applied twice would undo itself
+# a press on the check-in with this id
+Action = Callable[[int], buttons.Button]
+FULL: tuple[Action, ...] = (  # symptoms, answered to the end
+    buttons.HasSymptoms,
+    partial(buttons.ToggleSymptom, index=0),
+    buttons.SymptomsDone,
+    partial(buttons.Rate, level=1),
+    buttons.NoFlags,
+    buttons.SkipNote,
+)
+ALL_GOOD: tuple[Action, ...] = (buttons.AllGood,)  # one press completes it
+TOGGLES: tuple[Action, ...] = (  # a toggle applied twice would undo itself
+    buttons.HasSymptoms,
+    partial(buttons.ToggleSymptom, index=1),
+    partial(buttons.ToggleSymptom, index=2),
+    partial(buttons.ToggleSymptom, index=1),
+)
 FLOWS = [FULL] * 8 + [ALL_GOOD] * 20 + [TOGGLES] * 8
 
 
 @dataclass(frozen=True)
 class Press:
     user: int
-    action: str
+    action: Action
     last: bool  # the patient's last press
 
 
@@ -86,7 +102,7 @@ def press_order(users: list[int]) -> list[Press]:
 def kill_plan(order: list[Press], users: list[int]) -> list[Kill]:
     kind = dict(zip(users, FLOWS, strict=True))
 
-    def first(start: int, wanted: tuple[str, ...], last: bool) -> int:
+    def first(start: int, wanted: tuple[Action, ...], last: bool) -> int:
         return next(
             i
             for i in range(start, len(order))
@@ -146,7 +162,7 @@ async def test_presses_survive_three_kills_each_stored_applied_and_answered_once
 
         def push(until: int) -> None:
             for p in order[len(pushed) : until]:
-                data = ctx.signer.sign(p.action, checkin_of[p.user])
+                data = p.action(checkin_of[p.user]).pack(ctx.signer)
                 pushed.append(standin.press(p.user, question[p.user], data))
 
         async def all_answered() -> None:

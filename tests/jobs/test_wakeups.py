@@ -26,7 +26,7 @@ async def wiring(
     application = app.build_application(settings, TOKEN, ctx)
     queue = application.job_queue
     assert queue is not None
-    dispatcher = application.bot_data["dispatcher"]
+    dispatcher = application.bot_data.dispatcher
     assert isinstance(dispatcher, Dispatcher)
     await queue.start()
     yield queue, dispatcher

@@ -6,8 +6,10 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from bot.db.models import Checkin, CheckinStage, CheckinStatus, Report
-from bot.services import checkins
+from bot.db.models import Checkin, CheckinStatus, Report
+from bot.domain.checkin import CheckinStage
+from bot.domain.triage import Level
+from bot.services import buttons, checkins
 from bot.services.context import Context
 from tests.conftest import T0
 from tests.services.helpers import active_patient, with_session
@@ -25,16 +27,20 @@ async def test_an_update_handled_again_after_a_restart_is_not_applied_twice(ctx:
     started = await checkins.start(ctx, USER)
     assert started is not None and started.checkin_id is not None
     cid = started.checkin_id
-    await checkins.press(ctx, USER, "co.s", cid, update_id=10)
-    await checkins.press(ctx, USER, "cs.0", cid, update_id=11)
+    await checkins.press(ctx, USER, buttons.HasSymptoms(cid), update_id=10)
+    await checkins.press(ctx, USER, buttons.ToggleSymptom(cid, 0), update_id=11)
     assert (await the_checkin(ctx)).symptoms == ["redness"]
-    again = await checkins.press(ctx, USER, "cs.0", cid, update_id=11)  # the same update
+    again = await checkins.press(
+        ctx, USER, buttons.ToggleSymptom(cid, 0), update_id=11
+    )  # the same update
     assert again.notice is None and again.send == [] and again.replayed
     # the question as it stands, in case the first handling died before showing it
     assert again.edit is not None and again.edit.buttons
     assert "✓ Redness" in [label for row in again.edit.buttons for label, _ in row]
     assert (await the_checkin(ctx)).symptoms == ["redness"]
-    await checkins.press(ctx, USER, "cs.0", cid, update_id=12)  # a new press toggles it off
+    await checkins.press(
+        ctx, USER, buttons.ToggleSymptom(cid, 0), update_id=12
+    )  # a new press toggles it off
     assert (await the_checkin(ctx)).symptoms == []
 
 
@@ -45,8 +51,8 @@ async def test_the_completing_press_handled_again_shows_its_outcome_and_writes_n
     started = await checkins.start(ctx, USER)
     assert started is not None and started.checkin_id is not None
     cid = started.checkin_id
-    first = await checkins.press(ctx, USER, "co.g", cid, update_id=20)
-    again = await checkins.press(ctx, USER, "co.g", cid, update_id=20)
+    first = await checkins.press(ctx, USER, buttons.AllGood(cid), update_id=20)
+    again = await checkins.press(ctx, USER, buttons.AllGood(cid), update_id=20)
     # the same summary and advice, not "this check-in is closed"; the handler sends the
     # advice only if the summary was not shown yet
     assert again.replayed and not first.replayed
@@ -54,10 +60,10 @@ async def test_the_completing_press_handled_again_shows_its_outcome_and_writes_n
     async with ctx.db() as db:
         assert len((await db.execute(select(Report))).scalars().all()) == 1
     # an earlier press of the same check-in handled again shows nothing more
-    earlier = await checkins.press(ctx, USER, "co.s", cid, update_id=19)
+    earlier = await checkins.press(ctx, USER, buttons.HasSymptoms(cid), update_id=19)
     assert earlier.replayed and earlier.edit is None and earlier.send == []
     # a new press on the finished check-in is told it is closed
-    later = await checkins.press(ctx, USER, "co.s", cid, update_id=21)
+    later = await checkins.press(ctx, USER, buttons.HasSymptoms(cid), update_id=21)
     assert later.notice == "This check-in is closed."
 
 
@@ -65,8 +71,8 @@ async def test_done_without_a_symptom_is_refused_and_nothing_moves(ctx: Context)
     await active_patient(ctx, USER)
     started = await checkins.start(ctx, USER)
     assert started is not None and started.checkin_id is not None
-    await checkins.press(ctx, USER, "co.s", started.checkin_id)
-    step = await checkins.press(ctx, USER, "cs.d", started.checkin_id)
+    await checkins.press(ctx, USER, buttons.HasSymptoms(started.checkin_id))
+    step = await checkins.press(ctx, USER, buttons.SymptomsDone(started.checkin_id))
     assert step.notice and "at least one" in step.notice
     assert (await the_checkin(ctx)).stage == CheckinStage.SYMPTOMS
 
@@ -76,7 +82,7 @@ async def test_someone_elses_press_changes_nothing(ctx: Context) -> None:
     await active_patient(ctx, OTHER, name="Other")
     started = await checkins.start(ctx, USER)
     assert started is not None and started.checkin_id is not None
-    step = await checkins.press(ctx, OTHER, "co.g", started.checkin_id)
+    step = await checkins.press(ctx, OTHER, buttons.AllGood(started.checkin_id))
     assert step.notice == "This button is not for you."
     assert (await the_checkin(ctx)).status == CheckinStatus.OPEN
 
@@ -87,19 +93,24 @@ async def test_severities_are_asked_one_symptom_at_a_time_in_order(ctx: Context)
     started = await checkins.start(ctx, USER)
     assert started is not None and started.checkin_id is not None
     cid = started.checkin_id
-    for action in ("co.s", "cs.1", "cs.2", "cs.d"):
-        step = await checkins.press(ctx, USER, action, cid)
+    for button in (
+        buttons.HasSymptoms(cid),
+        buttons.ToggleSymptom(cid, 1),
+        buttons.ToggleSymptom(cid, 2),
+        buttons.SymptomsDone(cid),
+    ):
+        step = await checkins.press(ctx, USER, button)
     assert step.edit is not None and "swelling" in step.edit.text
-    step = await checkins.press(ctx, USER, "cv.2", cid)
+    step = await checkins.press(ctx, USER, buttons.Rate(cid, 2))
     assert step.edit is not None and "bruising" in step.edit.text
-    await checkins.press(ctx, USER, "cv.1", cid)
-    await checkins.press(ctx, USER, "cf.n", cid)
+    await checkins.press(ctx, USER, buttons.Rate(cid, 1))
+    await checkins.press(ctx, USER, buttons.NoFlags(cid))
     final = await checkins.write(ctx, USER, "a little sore", None)
     assert final is not None and final.answered
     async with ctx.db() as db:
         report = (await db.execute(select(Report))).scalar_one()
     assert report.symptoms == {"swelling": 2, "bruising": 1}
-    assert report.note == "a little sore" and report.level == "expected"
+    assert report.note == "a little sore" and report.level == Level.EXPECTED
     assert report.hours_since == 20.0
 
 
@@ -112,5 +123,5 @@ async def test_stop_closes_an_open_checkin(ctx: Context) -> None:
     await patient_chat.stop(ctx, USER)
     closed = await the_checkin(ctx)
     assert (closed.status, closed.close_reason) == (CheckinStatus.CLOSED, "patient stopped")
-    step = await checkins.press(ctx, USER, "co.g", started.checkin_id)
+    step = await checkins.press(ctx, USER, buttons.AllGood(started.checkin_id))
     assert step.notice == "This check-in is closed."

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from functools import partial
 
 from sqlalchemy import select
 
 from bot.clock import FrozenClock
-from bot.db.models import Escalation, EscalationStatus, MessageStatus, ScheduledMessage
+from bot.db.models import (
+    Escalation,
+    EscalationOutcome,
+    EscalationStatus,
+    MessageStatus,
+    ScheduledMessage,
+)
+from bot.domain.triage import Level
 from bot.errors import TransientDeliveryError
+from bot.services import buttons as b
 from bot.services import checkins, escalations, staff
 from bot.services.context import Context
 from bot.services.dispatch import Dispatcher
@@ -20,12 +30,28 @@ USER, NURSE, OUTSIDER = 5101, 5201, 5301
 STAFF_CHAT = -1001
 
 
-async def answer(ctx: Context, *presses: str) -> checkins.Step:
+# a press on the check-in with this id
+Press = Callable[[int], b.CheckinButton]
+
+
+def symptom(index: int) -> Press:
+    return partial(b.ToggleSymptom, index=index)
+
+
+def rate(level: int) -> Press:
+    return partial(b.Rate, level=level)
+
+
+def flag(index: int) -> Press:
+    return partial(b.ToggleFlag, index=index)
+
+
+async def answer(ctx: Context, *presses: Press) -> checkins.Reply:
     started = await checkins.start(ctx, USER)
     assert started is not None and started.checkin_id is not None
     step = started
-    for action in presses:
-        step = await checkins.press(ctx, USER, action, started.checkin_id)
+    for press in presses:
+        step = await checkins.press(ctx, USER, press(started.checkin_id))
     return step
 
 
@@ -47,17 +73,19 @@ async def test_a_worse_report_raises_the_open_escalation_instead_of_a_second(
     await with_session(ctx, patient, T0 - dt.timedelta(hours=20))
     await staff.add_staff(ctx, NURSE, "Joy", "nurse")
     # severe swelling: unusual
-    await answer(ctx, "co.s", "cs.1", "cs.d", "cv.3", "cf.n", "cn.s")
+    await answer(ctx, b.HasSymptoms, symptom(1), b.SymptomsDone, rate(3), b.NoFlags, b.SkipNote)
     first = await only_escalation(ctx)
-    assert (first.level, first.status) == ("unusual", EscalationStatus.OPEN)
+    assert (first.level, first.status) == (Level.UNUSUAL, EscalationStatus.OPEN)
     await escalations.acknowledge(ctx, NURSE, first.id)
     clock.advance(dt.timedelta(hours=1))
     # now with fever: urgent, the same escalation, open again for someone to take on
-    step = await answer(ctx, "co.s", "cs.1", "cs.d", "cv.3", "cf.3", "cf.d", "cn.s")
+    step = await answer(
+        ctx, b.HasSymptoms, symptom(1), b.SymptomsDone, rate(3), flag(3), b.FlagsDone, b.SkipNote
+    )
     assert "call Clinique Test now" in step.send[0].text
     again = await only_escalation(ctx)
     assert again.id == first.id
-    assert (again.level, again.status, again.rounds) == ("urgent", EscalationStatus.OPEN, 0)
+    assert (again.level, again.status, again.rounds) == (Level.URGENT, EscalationStatus.OPEN, 0)
     alerts = await staff_rows(ctx, "alert")
     assert len(alerts) == 2 and "now more serious" in (alerts[1].body or "")
     assert "(was severe)" in (alerts[1].body or "")
@@ -68,15 +96,19 @@ async def test_an_emergency_tells_the_patient_to_call_the_emergency_number_first
 ) -> None:
     patient = await active_patient(ctx, USER)
     await with_session(ctx, patient, T0 - dt.timedelta(hours=2))
-    step = await answer(ctx, "co.s", "cs.0", "cs.d", "cv.1", "cf.0", "cf.d", "cn.s")
+    step = await answer(
+        ctx, b.HasSymptoms, symptom(0), b.SymptomsDone, rate(1), flag(0), b.FlagsDone, b.SkipNote
+    )
     assert step.send[0].text.startswith("Please call 112 now")
-    assert (await only_escalation(ctx)).level == "emergency"
+    assert (await only_escalation(ctx)).level == Level.EMERGENCY
 
 
 async def test_expected_symptoms_are_reassured_with_matching_advice(ctx: Context) -> None:
     patient = await active_patient(ctx, USER)
     await with_session(ctx, patient, T0 - dt.timedelta(hours=20))
-    step = await answer(ctx, "co.s", "cs.0", "cs.d", "cv.1", "cf.n", "cn.s")
+    step = await answer(
+        ctx, b.HasSymptoms, symptom(0), b.SymptomsDone, rate(1), b.NoFlags, b.SkipNote
+    )
     text = step.send[0].text
     assert "expected" in text and "Redness" in text and "/checkin" in text
     async with ctx.db() as db:
@@ -87,17 +119,19 @@ async def test_only_registered_staff_change_an_alert(ctx: Context, clock: Frozen
     patient = await active_patient(ctx, USER)
     await with_session(ctx, patient, T0 - dt.timedelta(hours=20))
     await staff.add_staff(ctx, NURSE, "Joy", "nurse")
-    await answer(ctx, "co.s", "cs.5", "cs.d", "cv.4", "cf.n", "cn.s")  # very severe pain: urgent
+    await answer(
+        ctx, b.HasSymptoms, symptom(5), b.SymptomsDone, rate(4), b.NoFlags, b.SkipNote
+    )  # very severe pain: urgent
     esc = await only_escalation(ctx)
     for action in (
         escalations.acknowledge(ctx, OUTSIDER, esc.id),
         escalations.ask_outcome(ctx, OUTSIDER, esc.id),
-        escalations.resolve(ctx, OUTSIDER, esc.id, "n"),
+        escalations.resolve(ctx, OUTSIDER, esc.id, EscalationOutcome.NO_ACTION),
     ):
         result = await action
         assert result.refusal == escalations.Refusal.NOT_STAFF
     assert (await only_escalation(ctx)).status == EscalationStatus.OPEN
-    done = await escalations.resolve(ctx, NURSE, esc.id, "i")
+    done = await escalations.resolve(ctx, NURSE, esc.id, EscalationOutcome.CAME_IN)
     assert done.refusal is None and "asked the patient to come in" in done.text
     again = await escalations.acknowledge(ctx, NURSE, esc.id)
     assert again.refusal == escalations.Refusal.RESOLVED
@@ -107,7 +141,7 @@ async def test_acknowledging_stops_the_reminders(ctx: Context, clock: FrozenCloc
     patient = await active_patient(ctx, USER)
     await with_session(ctx, patient, T0 - dt.timedelta(hours=20))
     await staff.add_staff(ctx, NURSE, "Joy", "nurse")
-    await answer(ctx, "co.s", "cs.5", "cs.d", "cv.4", "cf.n", "cn.s")
+    await answer(ctx, b.HasSymptoms, symptom(5), b.SymptomsDone, rate(4), b.NoFlags, b.SkipNote)
     esc = await only_escalation(ctx)
     clock.advance(dt.timedelta(minutes=15))
     assert await escalations.run_timers(ctx) == 1
@@ -127,7 +161,9 @@ async def test_a_reminder_waits_for_an_alert_the_staff_chat_has_not_had(
     patient = await active_patient(ctx, USER)
     await with_session(ctx, patient, T0 - dt.timedelta(hours=20))
     await staff.add_staff(ctx, NURSE, "Joy", "nurse")
-    await answer(ctx, "co.s", "cs.5", "cs.d", "cv.4", "cf.n", "cn.s")  # urgent
+    await answer(
+        ctx, b.HasSymptoms, symptom(5), b.SymptomsDone, rate(4), b.NoFlags, b.SkipNote
+    )  # urgent
     down = True
     sender = FakeSender(
         fail=lambda chat, _text: (

@@ -1,0 +1,103 @@
+"""Queries about escalations and the staff messages about them; each takes the session first
+and never commits."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Sequence
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import (
+    Audience,
+    Escalation,
+    EscalationStatus,
+    MessageKind,
+    MessageStatus,
+    Patient,
+    Report,
+    ScheduledMessage,
+    StaffMember,
+)
+
+
+async def unresolved_for(db: AsyncSession, patient_id: int) -> Escalation | None:
+    """The patient's unresolved escalation: there is at most one."""
+    stmt = select(Escalation).where(
+        Escalation.patient_id == patient_id, Escalation.status != EscalationStatus.RESOLVED
+    )
+    return (await db.execute(stmt)).scalar_one_or_none()
+
+
+async def cancel_pending(
+    db: AsyncSession, escalation_id: int, kinds: Collection[MessageKind], reason: str
+) -> None:
+    """Staff messages of these kinds about the escalation that are not sent yet are dropped."""
+    await db.execute(
+        update(ScheduledMessage)
+        .where(
+            ScheduledMessage.escalation_id == escalation_id,
+            ScheduledMessage.kind.in_(kinds),
+            ScheduledMessage.status == MessageStatus.PENDING,
+        )
+        .values(status=MessageStatus.CANCELLED, last_error=reason)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def with_note_prompt(db: AsyncSession, message_id: int) -> Escalation | None:
+    """The escalation whose "add a note" prompt is this staff-chat message."""
+    stmt = select(Escalation).where(Escalation.note_message_id == message_id)
+    return (await db.execute(stmt)).scalar_one_or_none()
+
+
+async def staff_message_about_alert(
+    db: AsyncSession, chat_id: int | None, message_id: int
+) -> ScheduledMessage | None:
+    """A staff message we sent about an escalation, by its Telegram id in that chat."""
+    stmt = select(ScheduledMessage).where(
+        ScheduledMessage.audience == Audience.STAFF,
+        ScheduledMessage.chat_id == chat_id,
+        ScheduledMessage.telegram_message_id == message_id,
+        ScheduledMessage.escalation_id.is_not(None),
+    )
+    return (await db.execute(stmt)).scalars().first()
+
+
+async def due_reminders(db: AsyncSession, now: dt.datetime) -> Sequence[Escalation]:
+    """Unacknowledged escalations whose next reminder is due, locked: two wake-ups (or two
+    processes) at once each take a round once."""
+    stmt = (
+        select(Escalation)
+        .where(Escalation.status == EscalationStatus.OPEN, Escalation.next_reminder_at <= now)
+        .with_for_update(skip_locked=True)
+    )
+    return (await db.execute(stmt)).scalars().all()
+
+
+async def on_call_staff(db: AsyncSession) -> Sequence[StaffMember]:
+    stmt = select(StaffMember).where(StaffMember.is_on_call.is_(True))
+    return (await db.execute(stmt)).scalars().all()
+
+
+async def next_reminder_at(db: AsyncSession) -> dt.datetime | None:
+    stmt = (
+        select(Escalation.next_reminder_at)
+        .where(Escalation.status == EscalationStatus.OPEN, Escalation.next_reminder_at.is_not(None))
+        .order_by(Escalation.next_reminder_at)
+        .limit(1)
+    )
+    return (await db.execute(stmt)).scalar_one_or_none()
+
+
+async def unresolved(db: AsyncSession) -> list[tuple[Escalation, Patient, Report]]:
+    """Every unresolved escalation, oldest first, with its patient and latest report."""
+    stmt = (
+        select(Escalation, Patient, Report)
+        .join(Patient, Patient.id == Escalation.patient_id)
+        .join(Report, Report.id == Escalation.report_id)
+        .where(Escalation.status != EscalationStatus.RESOLVED)
+        .order_by(Escalation.opened_at)
+    )
+    return [(e, p, r) for e, p, r in (await db.execute(stmt)).all()]

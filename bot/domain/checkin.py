@@ -1,0 +1,148 @@
+"""The check-in's questions as a state machine: the answers so far and one press move it on.
+
+Pure: it knows the order of the questions and what each answer changes, nothing of the
+database, Telegram or wording. The service loads the check-in's row into `Answers`, applies
+`advance` and writes the result back.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import ClassVar
+
+from bot.domain.triage import FLAGS, SYMPTOMS, Severity
+
+
+class CheckinStage(enum.StrEnum):
+    """Which question is open (stored on the check-in row as this value)."""
+
+    OVERALL = "overall"  # all good / I have symptoms
+    SYMPTOMS = "symptoms"  # which ones (several)
+    SEVERITY = "severity"  # one question per chosen symptom
+    FLAGS = "flags"  # the red-flag question
+    NOTE = "note"  # a photo or a few words, or skip
+    DONE = "done"
+
+
+class Refusal(enum.Enum):
+    """Why a press changed nothing."""
+
+    ANSWERED = "answered"  # the press is for a question already answered
+    NEED_A_SYMPTOM = "need_a_symptom"  # Done with no symptom chosen
+    STALE = "stale"  # a choice that does not exist (any more)
+
+
+@dataclass(frozen=True)
+class Answers:
+    """A check-in's answers so far; symptoms and flags in the order they were chosen."""
+
+    stage: CheckinStage = CheckinStage.OVERALL
+    symptoms: tuple[str, ...] = ()
+    severities: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    flags: tuple[str, ...] = ()
+
+    @property
+    def current_symptom(self) -> str | None:
+        """The chosen symptom whose strength is asked next, if any."""
+        return next((s for s in self.symptoms if s not in self.severities), None)
+
+
+# --- the events: one per kind of press --------------------------------------------------------
+@dataclass(frozen=True)
+class Event:
+    stage: ClassVar[CheckinStage]  # the question the press answers
+
+
+@dataclass(frozen=True)
+class AllGood(Event):
+    stage = CheckinStage.OVERALL
+
+
+@dataclass(frozen=True)
+class HasSymptoms(Event):
+    stage = CheckinStage.OVERALL
+
+
+@dataclass(frozen=True)
+class ToggleSymptom(Event):
+    stage = CheckinStage.SYMPTOMS
+    index: int
+
+
+@dataclass(frozen=True)
+class SymptomsDone(Event):
+    stage = CheckinStage.SYMPTOMS
+
+
+@dataclass(frozen=True)
+class Rate(Event):
+    stage = CheckinStage.SEVERITY
+    level: int
+
+
+@dataclass(frozen=True)
+class ToggleFlag(Event):
+    stage = CheckinStage.FLAGS
+    index: int
+
+
+@dataclass(frozen=True)
+class NoFlags(Event):
+    stage = CheckinStage.FLAGS
+
+
+@dataclass(frozen=True)
+class FlagsDone(Event):
+    stage = CheckinStage.FLAGS
+
+
+@dataclass(frozen=True)
+class SkipNote(Event):
+    stage = CheckinStage.NOTE
+
+
+def _toggled(chosen: tuple[str, ...], name: str) -> tuple[str, ...]:
+    return tuple(c for c in chosen if c != name) if name in chosen else (*chosen, name)
+
+
+def advance(answers: Answers, event: Event) -> Answers | Refusal:
+    """The answers after one press, or why the press changes nothing."""
+    if event.stage != answers.stage:
+        return Refusal.ANSWERED
+    match event:
+        case AllGood():
+            return replace(answers, stage=CheckinStage.DONE)
+        case HasSymptoms():
+            return replace(answers, stage=CheckinStage.SYMPTOMS)
+        case ToggleSymptom(index=index):
+            if not 0 <= index < len(SYMPTOMS):
+                return Refusal.STALE
+            return replace(answers, symptoms=_toggled(answers.symptoms, SYMPTOMS[index]))
+        case SymptomsDone():
+            if not answers.symptoms:
+                return Refusal.NEED_A_SYMPTOM
+            return replace(answers, stage=CheckinStage.SEVERITY)
+        case Rate(level=level):
+            symptom = answers.current_symptom
+            if symptom is None or not Severity.NONE <= level <= Severity.VERY_SEVERE:
+                return Refusal.STALE
+            rated = replace(
+                answers, severities=MappingProxyType({**answers.severities, symptom: level})
+            )
+            if rated.current_symptom is None:
+                return replace(rated, stage=CheckinStage.FLAGS)
+            return rated
+        case ToggleFlag(index=index):
+            if not 0 <= index < len(FLAGS):
+                return Refusal.STALE
+            return replace(answers, flags=_toggled(answers.flags, FLAGS[index]))
+        case NoFlags():
+            return replace(answers, flags=(), stage=CheckinStage.NOTE)
+        case FlagsDone():
+            return replace(answers, stage=CheckinStage.NOTE)
+        case SkipNote():
+            return replace(answers, stage=CheckinStage.DONE)
+    return Refusal.STALE

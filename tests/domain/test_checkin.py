@@ -1,0 +1,109 @@
+"""The check-in's state machine as a table: the answers before, one press, the answers after
+(or why nothing moved)."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+import pytest
+
+from bot.domain.checkin import (
+    AllGood,
+    Answers,
+    CheckinStage,
+    Event,
+    FlagsDone,
+    HasSymptoms,
+    NoFlags,
+    Rate,
+    Refusal,
+    SkipNote,
+    SymptomsDone,
+    ToggleFlag,
+    ToggleSymptom,
+    advance,
+)
+from bot.domain.triage import FLAGS, SYMPTOMS
+
+S = CheckinStage
+
+
+def at(
+    stage: CheckinStage,
+    symptoms: tuple[str, ...] = (),
+    severities: dict[str, int] | None = None,
+    flags: tuple[str, ...] = (),
+) -> Answers:
+    return Answers(stage, symptoms, MappingProxyType(severities or {}), flags)
+
+
+@pytest.mark.parametrize(
+    ("before", "event", "after"),
+    [
+        # the first question: one tap for all good, or on to the symptoms
+        (at(S.OVERALL), AllGood(), at(S.DONE)),
+        (at(S.OVERALL), HasSymptoms(), at(S.SYMPTOMS)),
+        # symptoms toggle on and off, in the order chosen
+        (at(S.SYMPTOMS), ToggleSymptom(0), at(S.SYMPTOMS, (SYMPTOMS[0],))),
+        (
+            at(S.SYMPTOMS, (SYMPTOMS[1],)),
+            ToggleSymptom(0),
+            at(S.SYMPTOMS, (SYMPTOMS[1], SYMPTOMS[0])),
+        ),
+        (
+            at(S.SYMPTOMS, (SYMPTOMS[0], SYMPTOMS[1])),
+            ToggleSymptom(0),
+            at(S.SYMPTOMS, (SYMPTOMS[1],)),
+        ),
+        (at(S.SYMPTOMS, ("redness",)), SymptomsDone(), at(S.SEVERITY, ("redness",))),
+        # one strength a symptom, in order; the last one moves on to the red flags
+        (
+            at(S.SEVERITY, ("redness", "swelling")),
+            Rate(2),
+            at(S.SEVERITY, ("redness", "swelling"), {"redness": 2}),
+        ),
+        (
+            at(S.SEVERITY, ("redness", "swelling"), {"redness": 2}),
+            Rate(0),
+            at(S.FLAGS, ("redness", "swelling"), {"redness": 2, "swelling": 0}),
+        ),
+        (at(S.SEVERITY, ("pain",)), Rate(4), at(S.FLAGS, ("pain",), {"pain": 4})),
+        # red flags toggle; "none of these" clears them; both move on to the note
+        (at(S.FLAGS), ToggleFlag(3), at(S.FLAGS, flags=(FLAGS[3],))),
+        (at(S.FLAGS, flags=(FLAGS[3],)), ToggleFlag(3), at(S.FLAGS)),
+        (at(S.FLAGS, flags=(FLAGS[0],)), FlagsDone(), at(S.NOTE, flags=(FLAGS[0],))),
+        (at(S.FLAGS, flags=(FLAGS[0],)), NoFlags(), at(S.NOTE)),
+        (at(S.NOTE), SkipNote(), at(S.DONE)),
+    ],
+)
+def test_a_press_moves_the_answers_on(before: Answers, event: Event, after: Answers) -> None:
+    assert advance(before, event) == after
+
+
+@pytest.mark.parametrize(
+    ("before", "event", "refusal"),
+    [
+        # a press for a question already answered (an old message's button)
+        (at(S.SYMPTOMS), AllGood(), Refusal.ANSWERED),
+        (at(S.FLAGS), ToggleSymptom(0), Refusal.ANSWERED),
+        (at(S.DONE), SkipNote(), Refusal.ANSWERED),
+        (at(S.NOTE), NoFlags(), Refusal.ANSWERED),
+        # Done needs a symptom: "All good" is the way back
+        (at(S.SYMPTOMS), SymptomsDone(), Refusal.NEED_A_SYMPTOM),
+        # choices that do not exist
+        (at(S.SYMPTOMS), ToggleSymptom(len(SYMPTOMS)), Refusal.STALE),
+        (at(S.FLAGS), ToggleFlag(len(FLAGS)), Refusal.STALE),
+        (at(S.SEVERITY, ("pain",)), Rate(5), Refusal.STALE),
+        (at(S.SEVERITY, ("pain",)), Rate(-1), Refusal.STALE),
+        # every chosen symptom already rated: nothing left to rate
+        (at(S.SEVERITY, ("pain",), {"pain": 1}), Rate(1), Refusal.STALE),
+    ],
+)
+def test_a_refused_press_says_why(before: Answers, event: Event, refusal: Refusal) -> None:
+    assert advance(before, event) is refusal
+
+
+def test_the_answers_before_a_press_are_never_changed() -> None:
+    before = at(S.SEVERITY, ("redness",))
+    advance(before, Rate(3))
+    assert before == at(S.SEVERITY, ("redness",)) and dict(before.severities) == {}
