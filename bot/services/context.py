@@ -18,7 +18,7 @@ from bot.services.buttons import CallbackSigner
 from bot.services.protocols import protocol_named
 
 # how long an alert may wait for an acknowledgement before staff are chased (a product choice:
-# docs/clinical.md, "Alert acknowledgement")
+# docs/clinical.md#staff-acknowledgement-times)
 ACK_TIMEOUTS = {
     Level.EMERGENCY: dt.timedelta(minutes=5),
     Level.URGENT: dt.timedelta(minutes=15),

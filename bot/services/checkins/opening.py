@@ -15,7 +15,7 @@ from bot.services.checkins.wording import Reply, Screen, question
 from bot.services.context import Context
 
 # A check-in the patient starts themselves stays open this long without an answer
-# (docs/clinical.md, "Check-in timing").
+# (docs/clinical.md#check-in-answer-times).
 PATIENT_CHECKIN_TTL = dt.timedelta(hours=12)
 DEFAULT_RESPOND_WITHIN = dt.timedelta(hours=12)
 
