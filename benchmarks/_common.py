@@ -13,8 +13,8 @@ from bot.clock import ScaledClock
 from bot.config import Settings
 from bot.db.migrate import upgrade_async
 from bot.services.context import Context
+from telegram_standin import StandIn
 from tests.bulk import add_due_messages
-from tests.standin import StandIn
 
 __all__ = ["add_due_messages"]
 

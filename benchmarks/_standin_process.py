@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import TOKEN, UNLIMITED
-from tests.standin import StandIn
+from telegram_standin import StandIn
 
 
 async def serve(first_user: int, count: int, limits: str) -> None:

@@ -37,7 +37,7 @@ from benchmarks._common import (
 )
 from bot.db.models import MessageStatus, ScheduledMessage
 from bot.services.context import Context
-from tests.standin import StandIn
+from telegram_standin import StandIn
 
 
 async def one_run(args: argparse.Namespace) -> dict[str, float]:

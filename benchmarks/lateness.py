@@ -34,7 +34,7 @@ from benchmarks._common import FIRST_USER, TOKEN, database, median, running_bot
 from benchmarks.scale import Outbox, fill
 from bot.db.models import Audience, MessageStatus, Patient, PatientStatus, ScheduledMessage
 from bot.services.context import Context
-from tests.standin import StandIn
+from telegram_standin import StandIn
 
 LEAD = dt.timedelta(seconds=3)  # the first message falls due this long after the rows are written
 TARGET_P99 = 1.0

@@ -53,7 +53,7 @@ from bot.services import checkins, escalations, health
 from bot.services.context import Context
 from bot.services.dispatch import Dispatcher
 from bot.services.protocols import load_protocols
-from tests.standin import StandIn
+from telegram_standin import StandIn
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = {"claim_ms": 10.0, "startup_s": 3.0, "rss_mb": 150.0, "idle_cpu_pct": 1.0}

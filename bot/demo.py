@@ -21,8 +21,9 @@ from bot.i18n import I18n
 from bot.services import patients, sessions, staff
 from bot.services.context import Context
 
-# The stand-in lives with the tests (tests/standin) and ships with the package for this demo.
-from tests.standin import SentMessage, StandIn
+# The loopback stand-in is a top-level package of its own, shipped in the wheel for this demo;
+# nothing else in the bot imports it (an import-linter contract).
+from telegram_standin import SentMessage, StandIn
 
 PATIENT_USER_ID = 700001
 NURSE_USER_ID = 700002

@@ -16,7 +16,16 @@ from babel.support import Translations
 
 from bot.errors import ConfigError
 
-LOCALES_DIR = Path(__file__).resolve().parents[1] / "locales"
+
+def catalogs_dir(package: Path) -> Path:
+    """Where the catalogs are for the bot package at `package`: a wheel carries them inside it
+    (bot/locales, see pyproject.toml); a checkout or an editable install keeps them at the top of
+    the source tree (locales/), beside it."""
+    packaged = package / "locales"
+    return packaged if packaged.is_dir() else package.parent / "locales"
+
+
+LOCALES_DIR = catalogs_dir(Path(__file__).resolve().parent)
 DOMAIN = "messages"
 
 

@@ -12,14 +12,22 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from alembic import command
 
-# The migrations live at the top of the source tree (alembic/), beside the bot package.
-ALEMBIC_DIR = Path(__file__).resolve().parents[2] / "alembic"
+
+def migrations_dir(package: Path) -> Path:
+    """Where the migrations are for the bot package at `package`: a wheel carries them inside it
+    (bot/migrations, see pyproject.toml); a checkout or an editable install keeps them at the top
+    of the source tree (alembic/), beside it."""
+    packaged = package / "migrations"
+    return packaged if (packaged / "env.py").is_file() else package.parent / "alembic"
+
+
+ALEMBIC_DIR = migrations_dir(Path(__file__).resolve().parents[1])
 
 
 def alembic_config(url: str) -> Config:
     if not (ALEMBIC_DIR / "env.py").is_file():
         raise FileNotFoundError(
-            f"migrations not found at {ALEMBIC_DIR}: install from the source tree"
+            f"migrations not found at {ALEMBIC_DIR}: the package was built without them"
         )
     config = Config()
     config.set_main_option("script_location", str(ALEMBIC_DIR))

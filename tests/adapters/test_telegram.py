@@ -13,8 +13,8 @@ from bot.adapters.pacing import Pacing
 from bot.adapters.ratelimit import RateLimiter
 from bot.adapters.telegram import TelegramSender
 from bot.errors import TransientDeliveryError, UncertainDelivery
+from telegram_standin import Fault, StandIn
 from tests.conftest import TOKEN
-from tests.standin import Fault, StandIn
 
 USER = 4242
 

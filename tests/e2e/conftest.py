@@ -15,8 +15,8 @@ from bot import app
 from bot.clock import ScaledClock
 from bot.config import Settings, Webhook
 from bot.services.context import Context
+from telegram_standin import SentMessage, StandIn
 from tests.conftest import T0, TOKEN
-from tests.standin import SentMessage, StandIn
 
 STAFF_CHAT = -1001
 PATIENT = 9001

@@ -15,9 +15,9 @@ from bot.db.models import (
     UpdateStatus,
 )
 from bot.services import inbox, patients, sessions
+from telegram_standin import Fault
 from tests.bulk import add_due_messages
 from tests.e2e.conftest import PATIENT, STAFF_CHAT, Harness
-from tests.standin import Fault
 
 
 async def planned_patient(h: Harness, hours_ago: float = 1.0) -> tuple[str, sessions.SessionPlan]:

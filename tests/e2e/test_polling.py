@@ -8,8 +8,8 @@ import asyncio
 from sqlalchemy import select
 
 from bot.db.models import InboundUpdate
+from telegram_standin import Fault
 from tests.e2e.conftest import Harness
-from tests.standin import Fault
 
 FIRST = 9200
 

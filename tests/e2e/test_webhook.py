@@ -31,10 +31,10 @@ from bot.db.models import InboundUpdate, UpdateStatus
 from bot.errors import ConfigError
 from bot.handlers.webhook import SECRET_HEADER
 from bot.services import inbox, patients
+from telegram_standin import StandIn
 from tests.conftest import TOKEN, make_context
 from tests.e2e.conftest import PATIENT, Harness, running_bot
 from tests.e2e.test_delivery import planned_patient
-from tests.standin import StandIn
 
 SECRET = "webhook-secret_0123456789"
 

@@ -7,8 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+from telegram_standin import StandIn
 from tests.conftest import TOKEN
-from tests.standin import StandIn
 
 STAFF_CHAT = -1001
 

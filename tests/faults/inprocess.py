@@ -19,10 +19,10 @@ from bot.clock import ScaledClock
 from bot.config import Settings
 from bot.db.models import MessageStatus, ScheduledMessage
 from bot.services.context import Context
+from telegram_standin import StandIn
+from telegram_standin.botapi import SEND_METHODS
+from telegram_standin.models import Exchange
 from tests.conftest import TOKEN
-from tests.standin import StandIn
-from tests.standin.botapi import SEND_METHODS
-from tests.standin.models import Exchange
 
 STAFF_CHAT = -1001
 OPEN = (MessageStatus.PENDING, MessageStatus.SENDING)

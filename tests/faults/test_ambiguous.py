@@ -18,11 +18,11 @@ from sqlalchemy import select
 from bot.clock import ScaledClock
 from bot.config import Settings
 from bot.db.models import MessageStatus, Patient
+from telegram_standin import Fault
 from tests.bulk import add_due_messages
 from tests.conftest import T0
 from tests.faults.inprocess import STAFF_CHAT, rows, running_bot, sends, standin_on
 from tests.faults.inprocess import wait_until_settled as settled
-from tests.standin import Fault
 
 MESSAGES = 40
 FIRST_USER = 80_000

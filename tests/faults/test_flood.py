@@ -15,10 +15,10 @@ import datetime as dt
 from bot.clock import ScaledClock
 from bot.config import Settings
 from bot.db.models import MessageStatus
+from telegram_standin import Exchange, Fault
 from tests.bulk import add_due_messages
 from tests.conftest import T0
 from tests.faults.inprocess import rows, running_bot, sends, standin_on, wait_until_settled
-from tests.standin import Exchange, Fault
 
 MESSAGES = 60
 CHATS = 60

@@ -17,10 +17,10 @@ from sqlalchemy import select
 from bot.clock import ScaledClock
 from bot.config import Settings
 from bot.db.models import MessageStatus, ScheduledMessage
+from telegram_standin import StandIn
 from tests.bulk import add_due_messages
 from tests.conftest import TOKEN, make_context
 from tests.faults.botprocess import start_bot
-from tests.standin import StandIn
 
 MESSAGES = 150
 # a claim left by a killed process is settled after 2 s instead of 5 minutes

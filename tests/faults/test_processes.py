@@ -25,10 +25,10 @@ from sqlalchemy import func, select
 from bot.clock import ScaledClock
 from bot.config import Settings
 from bot.db.models import MessageStatus, ScheduledMessage
+from telegram_standin import StandIn
 from tests.bulk import add_due_messages
 from tests.conftest import PG_URL, TOKEN, make_context
 from tests.faults.botprocess import start_bot
-from tests.standin import StandIn
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL (AFTERCARE_TEST_DATABASE_URL)")
 

@@ -24,10 +24,10 @@ from sqlalchemy import insert, select
 from bot.clock import ScaledClock
 from bot.config import Settings
 from bot.db.models import Audience, MessageStatus, ScheduledMessage
+from telegram_standin import Fault, StandIn
 from tests.bulk import add_due_messages
 from tests.conftest import TOKEN, make_context
 from tests.faults.botprocess import STAFF_CHAT, start_bot
-from tests.standin import Fault, StandIn
 
 PATIENT_MESSAGES = 40
 STAFF_NOTICES = 2

@@ -20,10 +20,10 @@ from bot.clock import ScaledClock
 from bot.config import Settings
 from bot.db.models import AuditEvent, Escalation, MessageStatus, ScheduledMessage
 from bot.services import staff
+from telegram_standin import Fault, SentMessage, StandIn
 from tests.conftest import T0
 from tests.faults.inprocess import STAFF_CHAT, running_bot, standin_on
 from tests.services.helpers import active_patient
-from tests.standin import Fault, SentMessage, StandIn
 
 SPEED = 20.0
 ACK = dt.timedelta(minutes=1)

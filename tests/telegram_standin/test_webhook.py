@@ -13,8 +13,8 @@ import pytest_asyncio
 import telegram
 from aiohttp import web
 
-from tests.standin import StandIn
-from tests.standin.server import SECRET_HEADER
+from telegram_standin import StandIn
+from telegram_standin.server import SECRET_HEADER
 
 PAT = 1001
 SECRET = "s3cret_-token"

@@ -15,8 +15,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity, 
 from telegram.ext import CommandHandler, ContextTypes
 from telegram.request import HTTPXRequest
 
-from tests.standin import Fault, StandIn
-from tests.standin.objects import TINY_JPEG
+from telegram_standin import Fault, StandIn
+from telegram_standin.objects import TINY_JPEG
 
 PAT = 1001
 SAM = 1002
