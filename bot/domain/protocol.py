@@ -5,6 +5,9 @@ A protocol file describes the aftercare plan for one treatment kind:
     treatment = "face"                 # key used on the command line
     title = "Mesotherapy: face"        # staff-facing
     restriction_days = 3               # informative; the steps carry the actual timing
+    course_interval = "21d"            # optional, default 21d: a session of the same patient
+                                       # and treatment starting within this of the previous
+                                       # one continues its course
     [[step]]
     key = "avoid-before"               # unique within the file, lowercase words and hyphens
     kind = "tip"                       # a StepKind value
@@ -14,6 +17,16 @@ A protocol file describes the aftercare plan for one treatment kind:
     text = "..."                       # English patient-facing text, the gettext msgid
     respond_within = "12h"             # check-in steps only (and required for them): time to
                                        # answer before one reminder; as long again, staff see it
+    skip_when_next_booked = true       # optional, default false: not sent once a later session
+                                       # of the same course is booked ("book your next visit")
+    hold_while_alert_open = true       # optional, default false: held while the patient has an
+                                       # open alert ("back to sauna and exercise")
+    [closer_watch]                     # optional: one extra check-in after a report judged
+    offset = "12h"                     # unusual or worse; offset and window count from the
+    window = "18:00-20:30"             # report's time as a step's count from the session
+    useful_for = "1d"
+    respond_within = "12h"
+    text = "..."
     [triage]                           # required when there are check-in steps (triage.py)
     worsening_levels = 2               # optional, default 2
     severe = "severe"                  # optional, default "severe"
@@ -53,6 +66,12 @@ _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 _T = TypeVar("_T")
 
 _DURATION_EXAMPLE: Final = "a duration like -3d, 2h or 1d12h"
+
+# Sessions every one to two weeks, plus a week of margin for a visit moved by a few days
+# (docs/clinical.md#mesotherapy-and-its-course-of-sessions); a file may set its own.
+DEFAULT_COURSE_INTERVAL: Final = dt.timedelta(days=21)
+# The step key of a protocol's `[closer_watch]` check-in, unique among its steps.
+CLOSER_WATCH_KEY: Final = "closer-watch"
 _WINDOW_EXAMPLE: Final = "a time window like 09:00-20:00"
 
 
@@ -188,6 +207,11 @@ class Step:
     respond_within: dt.timedelta | None = None
     # a clinic's own wording by language code; shipped protocols use the gettext catalogs
     texts: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    # not sent once a later session of the same course is booked (the "book your next visit"
+    # reminder: docs/clinical.md#aftercare-plan-steps)
+    skip_when_next_booked: bool = False
+    # held while the patient has an open alert (the "back to sauna and exercise" tip)
+    hold_while_alert_open: bool = False
 
 
 @dataclass(frozen=True)
@@ -201,6 +225,12 @@ class Protocol:
     source: str
     # None only for a file without check-in steps
     triage: TriageRules | None = None
+    # sessions of one patient and treatment starting within this of the previous one form a
+    # course (docs/clinical.md#mesotherapy-and-its-course-of-sessions)
+    course_interval: dt.timedelta = DEFAULT_COURSE_INTERVAL
+    # one extra check-in after a report judged unusual or worse, planned from the report's
+    # time as steps are from the session's (key CLOSER_WATCH_KEY, kind checkin); None: none
+    closer_watch: Step | None = None
 
     def step(self, key: str) -> Step:
         for step in self.steps:
@@ -218,9 +248,20 @@ _STEP_FIELDS: Final = (
     "text",
     "respond_within",
     "texts",
+    "skip_when_next_booked",
+    "hold_while_alert_open",
 )
+_CLOSER_WATCH_FIELDS: Final = ("offset", "window", "useful_for", "respond_within", "text", "texts")
 
-_PROTOCOL_FIELDS: Final = ("treatment", "title", "restriction_days", "step", "triage")
+_PROTOCOL_FIELDS: Final = (
+    "treatment",
+    "title",
+    "restriction_days",
+    "course_interval",
+    "step",
+    "closer_watch",
+    "triage",
+)
 _TRIAGE_FIELDS: Final = (
     "worsening_levels",
     "severe",
@@ -245,16 +286,34 @@ def parse_protocol(text: str, source: str) -> Protocol:
     restriction_days = table.integer("restriction_days")
     if restriction_days < 0:
         raise table.error("restriction_days", f"must be zero or more, got {restriction_days}")
+    course_interval = DEFAULT_COURSE_INTERVAL
+    if "course_interval" in data:
+        course_interval = table.duration("course_interval")
+        if course_interval <= dt.timedelta(0):
+            shown = format_duration(course_interval)
+            raise table.error("course_interval", f"must be longer than zero, got {shown!r}")
     steps = tuple(_parse_steps(table))
+    closer_watch = None
+    if "closer_watch" in data:
+        closer_watch = _parse_closer_watch(table, steps)
     triage = None
     if "triage" in data:
         triage = _parse_triage(table)
-    elif any(step.kind is StepKind.CHECKIN for step in steps):
+    elif closer_watch is not None or any(step.kind is StepKind.CHECKIN for step in steps):
         # the answers to a check-in could not be judged
         raise table.error(
             "triage", "missing; a protocol with check-in steps needs a [triage] table"
         )
-    return Protocol(treatment, title.strip(), restriction_days, steps, source, triage)
+    return Protocol(
+        treatment,
+        title.strip(),
+        restriction_days,
+        steps,
+        source,
+        triage,
+        course_interval,
+        closer_watch,
+    )
 
 
 def _syntax_error(exc: tomllib.TOMLDecodeError, source: str) -> ProtocolError:
@@ -308,6 +367,37 @@ def _parse_step(values: Mapping[str, object], source: str, number: int) -> Step:
     except ValueError:
         known = ", ".join(kind.value for kind in StepKind)
         raise table.error("kind", f"{kind_text!r} is not one of: {known}") from None
+    step = _parse_step_body(table, key, kind)
+    skip_when_next_booked = table.boolean("skip_when_next_booked", default=False)
+    hold_while_alert_open = table.boolean("hold_while_alert_open", default=False)
+    return dataclasses.replace(
+        step,
+        skip_when_next_booked=skip_when_next_booked,
+        hold_while_alert_open=hold_while_alert_open,
+    )
+
+
+def _parse_closer_watch(protocol: "_Table", steps: tuple[Step, ...]) -> Step:
+    """`[closer_watch]`: a check-in step without key or kind, planned from a report's time."""
+    table = protocol.table("closer_watch")
+    table.refuse_unknown(_CLOSER_WATCH_FIELDS)
+    if any(step.key == CLOSER_WATCH_KEY for step in steps):
+        raise protocol.error(
+            "closer_watch",
+            f"{CLOSER_WATCH_KEY!r} is the key of the closer-watch check-in; "
+            "give the step of that key another key",
+        )
+    step = _parse_step_body(table, CLOSER_WATCH_KEY, StepKind.CHECKIN)
+    # "the next evening": a report judged at once would otherwise be asked about again at once
+    if step.offset <= dt.timedelta(0):
+        shown = format_duration(step.offset)
+        raise table.error("offset", f"must be longer than zero (after the report), got {shown!r}")
+    return step
+
+
+def _parse_step_body(table: "_Table", key: str, kind: StepKind) -> Step:
+    """The fields a step and the closer-watch check-in share: when, how long, what."""
+    values = table.values
     offset = table.duration("offset")
     window = None
     if "window" in values:
@@ -469,6 +559,14 @@ class _Table:
         value = self.required(field)
         if not isinstance(value, str):
             raise self.error(field, f"expected a string ({expected}), got {_describe(value)}")
+        return value
+
+    def boolean(self, field: str, *, default: bool) -> bool:
+        if field not in self.values:
+            return default
+        value = self.values[field]
+        if not isinstance(value, bool):
+            raise self.error(field, f"expected true or false, got {_describe(value)}")
         return value
 
     def integer(self, field: str) -> int:

@@ -8,6 +8,8 @@ import pytest
 
 import bot
 from bot.domain.protocol import (
+    CLOSER_WATCH_KEY,
+    DEFAULT_COURSE_INTERVAL,
     MAX_TEXT_LENGTH,
     Protocol,
     ProtocolError,
@@ -336,6 +338,101 @@ def test_the_error_names_file_step_and_field_in_one_line() -> None:
     )
 
 
+CLOSER_WATCH = """
+[closer_watch]
+offset = "12h"
+window = "18:00-20:30"
+useful_for = "1d"
+respond_within = "12h"
+text = "How is your skin doing since you last wrote?"
+"""
+
+
+def _closer_watch(**changes: str | None) -> str:
+    """A file with one check-in step, a [closer_watch] table (changed as given) and triage."""
+    fields: dict[str, str | None] = {
+        "offset": '"12h"',
+        "window": '"18:00-20:30"',
+        "useful_for": '"1d"',
+        "respond_within": '"12h"',
+        "text": '"How is your skin doing?"',
+    }
+    fields.update(changes)
+    body = "".join(f"{name} = {value}\n" for name, value in fields.items() if value is not None)
+    return _with(CHECKIN_STEP) + "\n[closer_watch]\n" + body + _triage()
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[path.name for path in SHIPPED])
+def test_shipped_courses_allow_a_session_every_two_weeks_with_margin(path: Path) -> None:
+    protocol = _shipped(path)
+    # docs/clinical.md#mesotherapy-and-its-course-of-sessions: every 1-2 weeks, plus margin
+    expected = dt.timedelta(days=28 if protocol.treatment == "body" else 21)
+
+    assert protocol.course_interval == expected
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[path.name for path in SHIPPED])
+def test_shipped_booking_reminder_and_back_to_sauna_are_the_marked_steps(path: Path) -> None:
+    steps = _shipped(path).steps
+
+    assert [s.key for s in steps if s.skip_when_next_booked] == ["next-session"]
+    assert [s.key for s in steps if s.hold_while_alert_open] == ["restrictions-end"]
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[path.name for path in SHIPPED])
+def test_shipped_closer_watch_is_a_check_in_on_the_next_evening(path: Path) -> None:
+    protocol = _shipped(path)
+    watch = protocol.closer_watch
+
+    assert watch is not None
+    assert (watch.key, watch.kind) == (CLOSER_WATCH_KEY, StepKind.CHECKIN)
+    # 12 hours on, then the evening window: the first evening at least 12 hours after the report
+    assert watch.offset == dt.timedelta(hours=12)
+    assert watch.window == TimeWindow(dt.time(18), dt.time(20, 30))
+    assert watch.useful_for == dt.timedelta(days=1)
+    assert watch.respond_within == dt.timedelta(hours=12)
+    assert watch.text == protocol.step("checkin-day1").text
+    assert CLOSER_WATCH_KEY not in {step.key for step in protocol.steps}
+
+
+def test_the_course_fields_may_be_left_to_their_defaults() -> None:
+    protocol = parse_protocol(_with(GOOD_STEP), "face.toml")
+
+    assert protocol.course_interval == DEFAULT_COURSE_INTERVAL == dt.timedelta(days=21)
+    assert protocol.closer_watch is None
+    step = protocol.step("sun-morning")
+    assert (step.skip_when_next_booked, step.hold_while_alert_open) == (False, False)
+
+
+def test_a_clinic_sets_its_course_interval_and_step_markers() -> None:
+    text = _with(
+        _step(skip_when_next_booked="true", hold_while_alert_open="true"),
+        HEADER + 'course_interval = "14d"\n',
+    )
+
+    protocol = parse_protocol(text, "face.toml")
+
+    assert protocol.course_interval == dt.timedelta(days=14)
+    step = protocol.step("sun-morning")
+    assert (step.skip_when_next_booked, step.hold_while_alert_open) == (True, True)
+
+
+def test_a_closer_watch_parses_as_a_check_in_step() -> None:
+    protocol = parse_protocol(_closer_watch(), "face.toml")
+
+    assert protocol.closer_watch is not None
+    assert protocol.closer_watch.offset == dt.timedelta(hours=12)
+    assert protocol.closer_watch.respond_within == dt.timedelta(hours=12)
+    assert protocol.closer_watch.text == "How is your skin doing?"
+
+
+def test_a_closer_watch_without_a_window_may_be_sent_at_any_hour() -> None:
+    protocol = parse_protocol(_closer_watch(window=None), "face.toml")
+
+    assert protocol.closer_watch is not None
+    assert protocol.closer_watch.window is None
+
+
 TWO_STEPS_SAME_KEY = _step() + "\n" + _step(offset='"1d"')
 NO_RESPOND_WITHIN = CHECKIN_STEP.replace('respond_within = "12h"\n', "")
 
@@ -459,6 +556,148 @@ MISTAKES = [
         "checkin-day1",
         "respond_within",
         "not a duration",
+    ),
+    # --- the course and the step markers
+    (
+        "course_interval not a duration",
+        _with(GOOD_STEP, HEADER + 'course_interval = "3 weeks"\n'),
+        None,
+        "course_interval",
+        "not a duration",
+    ),
+    (
+        "course_interval a number",
+        _with(GOOD_STEP, HEADER + "course_interval = 21\n"),
+        None,
+        "course_interval",
+        "got an integer (21)",
+    ),
+    (
+        "course_interval zero",
+        _with(GOOD_STEP, HEADER + 'course_interval = "0d"\n'),
+        None,
+        "course_interval",
+        "longer than zero, got '0m'",
+    ),
+    (
+        "course_interval negative",
+        _with(GOOD_STEP, HEADER + 'course_interval = "-21d"\n'),
+        None,
+        "course_interval",
+        "longer than zero",
+    ),
+    (
+        "course_interval misspelt",
+        _with(GOOD_STEP, HEADER + 'course_intervals = "21d"\n'),
+        None,
+        "course_intervals",
+        "did you mean 'course_interval'?",
+    ),
+    (
+        "skip_when_next_booked a string",
+        _with(_step(skip_when_next_booked='"yes"')),
+        "sun-morning",
+        "skip_when_next_booked",
+        "expected true or false, got a string ('yes')",
+    ),
+    (
+        "hold_while_alert_open a number",
+        _with(_step(hold_while_alert_open="1")),
+        "sun-morning",
+        "hold_while_alert_open",
+        "expected true or false, got an integer (1)",
+    ),
+    (
+        "hold_while_alert_open misspelt",
+        _with(_step(hold_while_alert="true")),
+        "sun-morning",
+        "hold_while_alert",
+        "did you mean 'hold_while_alert_open'?",
+    ),
+    # --- the [closer_watch] table
+    (
+        "closer_watch not a table",
+        _with(GOOD_STEP, HEADER + 'closer_watch = "1d"\n'),
+        None,
+        "closer_watch",
+        "expected a table [closer_watch], got a string",
+    ),
+    (
+        "closer_watch without offset",
+        _closer_watch(offset=None),
+        None,
+        "closer_watch.offset",
+        "missing",
+    ),
+    (
+        "closer_watch at once",
+        _closer_watch(offset='"0m"'),
+        None,
+        "closer_watch.offset",
+        "longer than zero (after the report), got '0m'",
+    ),
+    (
+        "closer_watch before the report",
+        _closer_watch(offset='"-1d"'),
+        None,
+        "closer_watch.offset",
+        "longer than zero",
+    ),
+    (
+        "closer_watch bad window",
+        _closer_watch(window='"evening"'),
+        None,
+        "closer_watch.window",
+        "09:00-20:00",
+    ),
+    (
+        "closer_watch without respond_within",
+        _closer_watch(respond_within=None),
+        None,
+        "closer_watch.respond_within",
+        "missing",
+    ),
+    (
+        "closer_watch zero useful_for",
+        _closer_watch(useful_for='"0m"'),
+        None,
+        "closer_watch.useful_for",
+        "longer than zero",
+    ),
+    (
+        "closer_watch without text",
+        _closer_watch(text=None),
+        None,
+        "closer_watch.text",
+        "missing",
+    ),
+    (
+        "closer_watch with a key",
+        _closer_watch(key='"watch"'),
+        None,
+        "closer_watch.key",
+        "unknown field",
+    ),
+    (
+        "closer_watch with a kind",
+        _closer_watch(kind='"checkin"'),
+        None,
+        "closer_watch.kind",
+        "unknown field",
+    ),
+    (
+        "a step takes the closer-watch key",
+        _with(_step(key=f'"{CLOSER_WATCH_KEY}"')) + CLOSER_WATCH + _triage(),
+        None,
+        "closer_watch",
+        "give the step of that key another key",
+    ),
+    (
+        "closer_watch without triage",
+        _with(GOOD_STEP) + CLOSER_WATCH,
+        None,
+        "triage",
+        "needs a [triage] table",
     ),
     # --- the [triage] table
     (
