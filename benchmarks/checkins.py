@@ -53,12 +53,12 @@ from telegram_standin import StandIn
 
 FLOW: tuple[Callable[[int], buttons.Button], ...] = (
     buttons.HasSymptoms,
+    buttons.NoFlags,
     partial(buttons.ToggleSymptom, index=0),
     partial(buttons.ToggleSymptom, index=1),
     buttons.SymptomsDone,
     partial(buttons.Rate, level=1),
     partial(buttons.Rate, level=1),
-    buttons.NoFlags,
     buttons.SkipNote,
 )
 TARGET_RATE, TARGET_P95 = 200.0, 0.050

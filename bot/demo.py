@@ -184,7 +184,7 @@ class _People:
         self.ctx.wake()
         s, me = self.standin, PATIENT_USER_ID
         await self.tap(me, question, self.label("I have symptoms"))
-        for button in ("Swelling", "Done", "Severe", "None of these"):
+        for button in ("None of these", "Swelling", "Done", "Severe"):
             await self.tap(me, self.latest(me), self.label(button))
         before = len(s.sent_to(me))
         s.send_text(me, PATIENT_WORDS.get(self.language, PATIENT_WORDS["en"]))

@@ -46,11 +46,19 @@ async def report_level(db: AsyncSession, checkin_id: int) -> Level | None:
     return (await db.execute(stmt)).scalar_one_or_none()
 
 
-async def previous_report(db: AsyncSession, patient_id: int) -> Report | None:
-    """The patient's latest report, to compare the new one with."""
+async def report_of_checkin(db: AsyncSession, checkin_id: int) -> Report | None:
+    """A check-in's report: written at the end, or earlier when a danger sign raised an alert."""
+    stmt = select(Report).where(Report.checkin_id == checkin_id).order_by(Report.id).limit(1)
+    return (await db.execute(stmt)).scalar_one_or_none()
+
+
+async def previous_report(
+    db: AsyncSession, patient_id: int, checkin_id: int | None = None
+) -> Report | None:
+    """The patient's latest report before this check-in's own, to compare the new one with."""
     stmt = (
         select(Report)
-        .where(Report.patient_id == patient_id)
+        .where(Report.patient_id == patient_id, Report.checkin_id != (checkin_id or -1))
         .order_by(Report.created_at.desc(), Report.id.desc())
         .limit(1)
     )

@@ -17,12 +17,14 @@ from bot.domain.triage import FLAGS, SYMPTOMS, Severity
 
 
 class CheckinStage(enum.StrEnum):
-    """Which question is open (stored on the check-in row as this value)."""
+    """Which question is open (stored on the check-in row as this value). Reporting a problem
+    starts with the danger signs, so that one of them alone is enough and is heard first
+    (docs/clinical.md#red-flags-first-and-on-their-own)."""
 
-    OVERALL = "overall"  # all good / I have symptoms
-    SYMPTOMS = "symptoms"  # which ones (several)
+    OVERALL = "overall"  # all good / something is wrong
+    FLAGS = "flags"  # the danger signs, each reportable alone
+    SYMPTOMS = "symptoms"  # which skin symptoms (several, or none)
     SEVERITY = "severity"  # one question per chosen symptom
-    FLAGS = "flags"  # the red-flag question
     NOTE = "note"  # a photo or a few words, or skip
     DONE = "done"
 
@@ -31,7 +33,6 @@ class Refusal(enum.Enum):
     """Why a press changed nothing."""
 
     ANSWERED = "answered"  # the press is for a question already answered
-    NEED_A_SYMPTOM = "need_a_symptom"  # Done with no symptom chosen
     STALE = "stale"  # a choice that does not exist (any more)
 
 
@@ -43,6 +44,10 @@ class Answers:
     symptoms: tuple[str, ...] = ()
     severities: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
     flags: tuple[str, ...] = ()
+
+    def added_flags(self, before: Answers) -> tuple[str, ...]:
+        """The danger signs these answers report that `before` did not."""
+        return tuple(f for f in self.flags if f not in before.flags)
 
     @property
     def current_symptom(self) -> str | None:
@@ -109,22 +114,23 @@ def _toggled(chosen: tuple[str, ...], name: str) -> tuple[str, ...]:
 
 
 def advance(answers: Answers, event: Event) -> Answers | Refusal:
-    """The answers after one press, or why the press changes nothing."""
+    """The answers after one press, or why the press changes nothing. The order: all good, or
+    the danger signs → the skin symptoms (possibly none) → the strength of each → a note."""
     if event.stage != answers.stage:
         return Refusal.ANSWERED
     match event:
         case AllGood():
             return replace(answers, stage=CheckinStage.DONE)
         case HasSymptoms():
-            return replace(answers, stage=CheckinStage.SYMPTOMS)
+            return replace(answers, stage=CheckinStage.FLAGS)
         case ToggleSymptom(index=index):
             if not 0 <= index < len(SYMPTOMS):
                 return Refusal.STALE
             return replace(answers, symptoms=_toggled(answers.symptoms, SYMPTOMS[index]))
         case SymptomsDone():
-            if not answers.symptoms:
-                return Refusal.NEED_A_SYMPTOM
-            return replace(answers, stage=CheckinStage.SEVERITY)
+            # no skin symptom is an answer too: a danger sign may have been the whole report
+            stage = CheckinStage.SEVERITY if answers.symptoms else CheckinStage.NOTE
+            return replace(answers, stage=stage)
         case Rate(level=level):
             symptom = answers.current_symptom
             if symptom is None or not Severity.NONE <= level <= Severity.VERY_SEVERE:
@@ -133,16 +139,16 @@ def advance(answers: Answers, event: Event) -> Answers | Refusal:
                 answers, severities=MappingProxyType({**answers.severities, symptom: level})
             )
             if rated.current_symptom is None:
-                return replace(rated, stage=CheckinStage.FLAGS)
+                return replace(rated, stage=CheckinStage.NOTE)
             return rated
         case ToggleFlag(index=index):
             if not 0 <= index < len(FLAGS):
                 return Refusal.STALE
             return replace(answers, flags=_toggled(answers.flags, FLAGS[index]))
         case NoFlags():
-            return replace(answers, flags=(), stage=CheckinStage.NOTE)
+            return replace(answers, flags=(), stage=CheckinStage.SYMPTOMS)
         case FlagsDone():
-            return replace(answers, stage=CheckinStage.NOTE)
+            return replace(answers, stage=CheckinStage.SYMPTOMS)
         case SkipNote():
             return replace(answers, stage=CheckinStage.DONE)
     return Refusal.STALE

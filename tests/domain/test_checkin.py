@@ -40,9 +40,9 @@ def at(
 @pytest.mark.parametrize(
     ("before", "event", "after"),
     [
-        # the first question: one tap for all good, or on to the symptoms
+        # the first question: one tap for all good, or on to the danger signs first
         (at(S.OVERALL), AllGood(), at(S.DONE)),
-        (at(S.OVERALL), HasSymptoms(), at(S.SYMPTOMS)),
+        (at(S.OVERALL), HasSymptoms(), at(S.FLAGS)),
         # symptoms toggle on and off, in the order chosen
         (at(S.SYMPTOMS), ToggleSymptom(0), at(S.SYMPTOMS, (SYMPTOMS[0],))),
         (
@@ -56,7 +56,14 @@ def at(
             at(S.SYMPTOMS, (SYMPTOMS[1],)),
         ),
         (at(S.SYMPTOMS, ("redness",)), SymptomsDone(), at(S.SEVERITY, ("redness",))),
-        # one strength a symptom, in order; the last one moves on to the red flags
+        # no skin symptom is an answer: a danger sign alone is a whole report
+        (at(S.SYMPTOMS), SymptomsDone(), at(S.NOTE)),
+        (
+            at(S.SYMPTOMS, flags=(FLAGS[0],)),
+            SymptomsDone(),
+            at(S.NOTE, flags=(FLAGS[0],)),
+        ),
+        # one strength a symptom, in order; the last one moves on to the note
         (
             at(S.SEVERITY, ("redness", "swelling")),
             Rate(2),
@@ -65,14 +72,15 @@ def at(
         (
             at(S.SEVERITY, ("redness", "swelling"), {"redness": 2}),
             Rate(0),
-            at(S.FLAGS, ("redness", "swelling"), {"redness": 2, "swelling": 0}),
+            at(S.NOTE, ("redness", "swelling"), {"redness": 2, "swelling": 0}),
         ),
-        (at(S.SEVERITY, ("pain",)), Rate(4), at(S.FLAGS, ("pain",), {"pain": 4})),
-        # red flags toggle; "none of these" clears them; both move on to the note
+        (at(S.SEVERITY, ("pain",)), Rate(4), at(S.NOTE, ("pain",), {"pain": 4})),
+        # danger signs toggle; "none of these" clears them; both move on to the skin symptoms
         (at(S.FLAGS), ToggleFlag(3), at(S.FLAGS, flags=(FLAGS[3],))),
         (at(S.FLAGS, flags=(FLAGS[3],)), ToggleFlag(3), at(S.FLAGS)),
-        (at(S.FLAGS, flags=(FLAGS[0],)), FlagsDone(), at(S.NOTE, flags=(FLAGS[0],))),
-        (at(S.FLAGS, flags=(FLAGS[0],)), NoFlags(), at(S.NOTE)),
+        (at(S.FLAGS, flags=(FLAGS[0],)), FlagsDone(), at(S.SYMPTOMS, flags=(FLAGS[0],))),
+        (at(S.FLAGS, flags=(FLAGS[0],)), NoFlags(), at(S.SYMPTOMS)),
+        (at(S.FLAGS), FlagsDone(), at(S.SYMPTOMS)),
         (at(S.NOTE), SkipNote(), at(S.DONE)),
     ],
 )
@@ -86,10 +94,9 @@ def test_a_press_moves_the_answers_on(before: Answers, event: Event, after: Answ
         # a press for a question already answered (an old message's button)
         (at(S.SYMPTOMS), AllGood(), Refusal.ANSWERED),
         (at(S.FLAGS), ToggleSymptom(0), Refusal.ANSWERED),
+        (at(S.SYMPTOMS), NoFlags(), Refusal.ANSWERED),
         (at(S.DONE), SkipNote(), Refusal.ANSWERED),
         (at(S.NOTE), NoFlags(), Refusal.ANSWERED),
-        # Done needs a symptom: "All good" is the way back
-        (at(S.SYMPTOMS), SymptomsDone(), Refusal.NEED_A_SYMPTOM),
         # choices that do not exist
         (at(S.SYMPTOMS), ToggleSymptom(len(SYMPTOMS)), Refusal.STALE),
         (at(S.FLAGS), ToggleFlag(len(FLAGS)), Refusal.STALE),
@@ -101,6 +108,14 @@ def test_a_press_moves_the_answers_on(before: Answers, event: Event, after: Answ
 )
 def test_a_refused_press_says_why(before: Answers, event: Event, refusal: Refusal) -> None:
     assert advance(before, event) is refusal
+
+
+def test_added_flags_are_the_new_danger_signs_only() -> None:
+    before = at(S.FLAGS, flags=(FLAGS[0],))
+    after = advance(before, ToggleFlag(3))
+    assert isinstance(after, Answers) and after.added_flags(before) == (FLAGS[3],)
+    removed = advance(after, ToggleFlag(3))
+    assert isinstance(removed, Answers) and removed.added_flags(after) == ()
 
 
 def test_the_answers_before_a_press_are_never_changed() -> None:

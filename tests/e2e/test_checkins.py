@@ -48,12 +48,12 @@ async def test_severe_swelling_with_a_photo_reaches_staff_who_act_on_it(
     question = h.latest(PATIENT)
     assert "How is your skin" in question.text or question.buttons
     await h.tap(PATIENT, question, "I have symptoms")
+    await h.tap(PATIENT, h.latest(PATIENT), "None of these")  # the danger signs come first
     await h.tap(PATIENT, h.latest(PATIENT), "Swelling")
     assert "✓ Swelling" in [b["text"] for b in h.latest(PATIENT).buttons]
     await h.tap(PATIENT, h.latest(PATIENT), "Done")
     assert "swelling" in h.latest(PATIENT).text
     await h.tap(PATIENT, h.latest(PATIENT), "Severe")
-    await h.tap(PATIENT, h.latest(PATIENT), "None of these")
     assert "photo" in h.latest(PATIENT).text
     before = len(h.standin.sent_to(PATIENT))
     h.pause()
@@ -129,14 +129,19 @@ async def test_nobody_acknowledges_so_staff_are_chased_on_time(harness: Harness)
     ref = await enrolled(h)
     await first_checkin(h, ref)
     await h.tap(PATIENT, h.latest(PATIENT), "I have symptoms")
+    question = h.latest(PATIENT)
+    before = len(h.standin.sent_to(PATIENT))
+    await h.tap(PATIENT, question, "Fever or chills")
+    # an urgent sign is answered at its press, before any further question; the questions go
+    # on below the advice
+    told = (await h.standin.wait_for_messages(PATIENT, before + 2))[-2]
+    assert "call Clinique Test now" in told.text and "+33" in told.text
+    assert not h.standin.sent_message(PATIENT, question.message_id).buttons
+    await h.tap(PATIENT, h.latest(PATIENT), "Done")
     await h.tap(PATIENT, h.latest(PATIENT), "Redness")
     await h.tap(PATIENT, h.latest(PATIENT), "Done")
     await h.tap(PATIENT, h.latest(PATIENT), "Moderate")
-    await h.tap(PATIENT, h.latest(PATIENT), "Fever or chills")
-    await h.tap(PATIENT, h.latest(PATIENT), "Done")
     await h.tap(PATIENT, h.latest(PATIENT), "Skip")
-    told = h.latest(PATIENT)
-    assert "call Clinique Test now" in told.text and "+33" in told.text
     await h.standin.wait_for(lambda: len(h.standin.sent_to(STAFF_CHAT)) >= 1)
     opened = (await escalation(h)).opened_at
     assert "URGENT" in h.standin.sent_to(STAFF_CHAT)[0].text
@@ -174,11 +179,11 @@ async def test_a_restart_mid_checkin_and_mid_escalation_loses_and_doubles_nothin
     ref = await enrolled(h)
     await first_checkin(h, ref)
     await h.tap(PATIENT, h.latest(PATIENT), "I have symptoms")
+    await h.tap(PATIENT, h.latest(PATIENT), "None of these")
     await h.tap(PATIENT, h.latest(PATIENT), "Pain or tenderness")
     await h.restart()
     await h.tap(PATIENT, h.latest(PATIENT), "Done")
     await h.tap(PATIENT, h.latest(PATIENT), "Very severe")
-    await h.tap(PATIENT, h.latest(PATIENT), "None of these")
     await h.tap(PATIENT, h.latest(PATIENT), "Skip")
     await h.standin.wait_for(lambda: len(h.standin.sent_to(STAFF_CHAT)) >= 1)
     opened = (await escalation(h)).opened_at
@@ -274,11 +279,14 @@ async def test_writing_starts_the_same_flow_and_keeps_the_words(harness: Harness
     assert "few quick questions" in first.text
     await h.standin.wait_for(lambda: bool(h.latest(PATIENT).buttons))
     await h.tap(PATIENT, h.latest(PATIENT), "I have symptoms")
+    question = h.latest(PATIENT)
+    before = len(h.standin.sent_to(PATIENT))
+    await h.tap(PATIENT, question, "Getting worse or spreading")
+    await h.standin.wait_for_messages(PATIENT, before + 2)  # the advice, then the question
+    await h.tap(PATIENT, h.latest(PATIENT), "Done")
     await h.tap(PATIENT, h.latest(PATIENT), "Itching")
     await h.tap(PATIENT, h.latest(PATIENT), "Done")
     await h.tap(PATIENT, h.latest(PATIENT), "Moderate")
-    await h.tap(PATIENT, h.latest(PATIENT), "Getting worse or spreading")
-    await h.tap(PATIENT, h.latest(PATIENT), "Done")
     await h.tap(PATIENT, h.latest(PATIENT), "Skip")
     await h.standin.wait_for(lambda: len(h.standin.sent_to(STAFF_CHAT)) >= 1)
     assert "rash spreading on my neck" in h.standin.sent_to(STAFF_CHAT)[0].text

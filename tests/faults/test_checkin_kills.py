@@ -57,20 +57,21 @@ HOLD = 30.0  # seconds the stand-in holds a slow answer: the bot is killed long 
 Action = Callable[[int], buttons.Button]
 FULL: tuple[Action, ...] = (  # symptoms, answered to the end
     buttons.HasSymptoms,
+    buttons.NoFlags,
     partial(buttons.ToggleSymptom, index=0),
     buttons.SymptomsDone,
     partial(buttons.Rate, level=1),
-    buttons.NoFlags,
     buttons.SkipNote,
 )
 ALL_GOOD: tuple[Action, ...] = (buttons.AllGood,)  # one press completes it
 TOGGLES: tuple[Action, ...] = (  # a toggle applied twice would undo itself
     buttons.HasSymptoms,
+    buttons.NoFlags,
     partial(buttons.ToggleSymptom, index=1),
     partial(buttons.ToggleSymptom, index=2),
     partial(buttons.ToggleSymptom, index=1),
 )
-FLOWS = [FULL] * 8 + [ALL_GOOD] * 20 + [TOGGLES] * 8
+FLOWS = [FULL] * 8 + [ALL_GOOD] * 12 + [TOGGLES] * 8  # 100 presses
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from bot.db.models import Checkin, CheckinStatus, Report
+from bot.db.models import Checkin, CheckinStatus, Escalation, MessageKind, Report, ScheduledMessage
 from bot.domain.checkin import CheckinStage
-from bot.domain.triage import Level
+from bot.domain.triage import FLAGS, SYMPTOMS, Level
 from bot.services import buttons, checkins
 from bot.services.context import Context
 from tests.conftest import T0
@@ -27,7 +27,8 @@ async def test_an_update_handled_again_after_a_restart_is_not_applied_twice(ctx:
     started = await checkins.start(ctx, USER)
     assert started is not None and started.checkin_id is not None
     cid = started.checkin_id
-    await checkins.press(ctx, USER, buttons.HasSymptoms(cid), update_id=10)
+    await checkins.press(ctx, USER, buttons.HasSymptoms(cid), update_id=9)
+    await checkins.press(ctx, USER, buttons.NoFlags(cid), update_id=10)
     await checkins.press(ctx, USER, buttons.ToggleSymptom(cid, 0), update_id=11)
     assert (await the_checkin(ctx)).symptoms == ["redness"]
     again = await checkins.press(
@@ -67,14 +68,65 @@ async def test_the_completing_press_handled_again_shows_its_outcome_and_writes_n
     assert later.notice == "This check-in is closed."
 
 
-async def test_done_without_a_symptom_is_refused_and_nothing_moves(ctx: Context) -> None:
-    await active_patient(ctx, USER)
+async def test_a_danger_sign_alone_is_a_whole_report(ctx: Context) -> None:
+    # issue 10: fever, fainting or a change in vision need no skin symptom
+    patient = await active_patient(ctx, USER)
+    await with_session(ctx, patient, T0 - dt.timedelta(hours=20))
     started = await checkins.start(ctx, USER)
     assert started is not None and started.checkin_id is not None
-    await checkins.press(ctx, USER, buttons.HasSymptoms(started.checkin_id))
-    step = await checkins.press(ctx, USER, buttons.SymptomsDone(started.checkin_id))
-    assert step.notice and "at least one" in step.notice
-    assert (await the_checkin(ctx)).stage == CheckinStage.SYMPTOMS
+    cid = started.checkin_id
+    await checkins.press(ctx, USER, buttons.HasSymptoms(cid))
+    await checkins.press(ctx, USER, buttons.ToggleFlag(cid, FLAGS.index("fever")))
+    await checkins.press(ctx, USER, buttons.FlagsDone(cid))
+    step = await checkins.press(ctx, USER, buttons.SymptomsDone(cid))  # no skin symptom
+    assert step.notice is None and (await the_checkin(ctx)).stage == CheckinStage.NOTE
+    await checkins.press(ctx, USER, buttons.SkipNote(cid))
+    async with ctx.db() as db:
+        report = (await db.execute(select(Report))).scalar_one()
+    assert (report.symptoms, report.flags, report.level) == ({}, ["fever"], Level.URGENT)
+
+
+async def test_an_emergency_sign_is_answered_and_alerted_before_any_further_question(
+    ctx: Context,
+) -> None:
+    patient = await active_patient(ctx, USER)
+    await with_session(ctx, patient, T0 - dt.timedelta(hours=20))
+    started = await checkins.start(ctx, USER)
+    assert started is not None and started.checkin_id is not None
+    cid = started.checkin_id
+    await checkins.press(ctx, USER, buttons.HasSymptoms(cid))
+    step = await checkins.press(ctx, USER, buttons.ToggleFlag(cid, FLAGS.index("breathing")))
+    # the question shows the tick, and the next message is the emergency number
+    assert step.edit is not None and len(step.send) == 1
+    assert step.send[0].text.startswith("Please call 112 now")
+    async with ctx.db() as db:
+        escalation = (await db.execute(select(Escalation))).scalar_one()
+        staff = select(ScheduledMessage).where(ScheduledMessage.escalation_id.is_not(None))
+        alerts = (await db.execute(staff)).scalars().all()
+    assert escalation.level == Level.EMERGENCY
+    assert [m.kind for m in alerts] == [MessageKind.ALERT]
+    assert (await the_checkin(ctx)).status == CheckinStatus.OPEN  # the rest may follow
+    # the rest of the answers update the same alert; the advice is not repeated
+    await checkins.press(ctx, USER, buttons.FlagsDone(cid))
+    await checkins.press(ctx, USER, buttons.ToggleSymptom(cid, SYMPTOMS.index("swelling")))
+    await checkins.press(ctx, USER, buttons.SymptomsDone(cid))
+    await checkins.press(ctx, USER, buttons.Rate(cid, 4))
+    final = await checkins.press(ctx, USER, buttons.SkipNote(cid))
+    assert "Please call 112" not in final.send[0].text
+    async with ctx.db() as db:
+        assert len((await db.execute(select(Escalation))).scalars().all()) == 1
+        reports = (await db.execute(select(Report))).scalars().all()
+        updates = (
+            (
+                await db.execute(
+                    select(ScheduledMessage).where(ScheduledMessage.kind == MessageKind.ALERT)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert len(reports) == 1 and reports[0].symptoms == {"swelling": 4}
+    assert len(updates) == 2 and "Update to alert" in (updates[1].body or "")
 
 
 async def test_someone_elses_press_changes_nothing(ctx: Context) -> None:
@@ -95,6 +147,7 @@ async def test_severities_are_asked_one_symptom_at_a_time_in_order(ctx: Context)
     cid = started.checkin_id
     for button in (
         buttons.HasSymptoms(cid),
+        buttons.NoFlags(cid),
         buttons.ToggleSymptom(cid, 1),
         buttons.ToggleSymptom(cid, 2),
         buttons.SymptomsDone(cid),

@@ -16,7 +16,7 @@ from bot.db.models import (
     MessageStatus,
     ScheduledMessage,
 )
-from bot.domain.triage import Level
+from bot.domain.triage import FLAGS, SYMPTOMS, Level
 from bot.errors import TransientDeliveryError
 from bot.services import buttons as b
 from bot.services import checkins, escalations, staff
@@ -42,17 +42,20 @@ def rate(level: int) -> Press:
     return partial(b.Rate, level=level)
 
 
-def flag(index: int) -> Press:
-    return partial(b.ToggleFlag, index=index)
+def flag(name: str) -> Press:
+    return partial(b.ToggleFlag, index=FLAGS.index(name))
 
 
 async def answer(ctx: Context, *presses: Press) -> checkins.Reply:
+    """Answers a new check-in; the reply holds every message the presses sent, in order (a
+    danger sign's advice comes at its press, before the end)."""
     started = await checkins.start(ctx, USER)
     assert started is not None and started.checkin_id is not None
-    step = started
+    step, sent = started, []
     for press in presses:
         step = await checkins.press(ctx, USER, press(started.checkin_id))
-    return step
+        sent += step.send
+    return checkins.Reply(notice=step.notice, edit=step.edit, send=sent)
 
 
 async def only_escalation(ctx: Context) -> Escalation:
@@ -73,22 +76,31 @@ async def test_a_worse_report_raises_the_open_escalation_instead_of_a_second(
     await with_session(ctx, patient, T0 - dt.timedelta(hours=20))
     await staff.add_staff(ctx, NURSE, "Joy", "nurse")
     # severe swelling: unusual
-    await answer(ctx, b.HasSymptoms, symptom(1), b.SymptomsDone, rate(3), b.NoFlags, b.SkipNote)
+    await answer(ctx, b.HasSymptoms, b.NoFlags, symptom(1), b.SymptomsDone, rate(3), b.SkipNote)
     first = await only_escalation(ctx)
     assert (first.level, first.status) == (Level.UNUSUAL, EscalationStatus.OPEN)
     await escalations.acknowledge(ctx, NURSE, first.id)
     clock.advance(dt.timedelta(hours=1))
     # now with fever: urgent, the same escalation, open again for someone to take on
     step = await answer(
-        ctx, b.HasSymptoms, symptom(1), b.SymptomsDone, rate(3), flag(3), b.FlagsDone, b.SkipNote
+        ctx,
+        b.HasSymptoms,
+        flag("fever"),
+        b.FlagsDone,
+        symptom(1),
+        b.SymptomsDone,
+        rate(3),
+        b.SkipNote,
     )
     assert "call Clinique Test now" in step.send[0].text
     again = await only_escalation(ctx)
     assert again.id == first.id
     assert (again.level, again.status, again.rounds) == (Level.URGENT, EscalationStatus.OPEN, 0)
     alerts = await staff_rows(ctx, "alert")
-    assert len(alerts) == 2 and "now more serious" in (alerts[1].body or "")
-    assert "(was severe)" in (alerts[1].body or "")
+    # the danger sign raised it at its press; the rest of the answers updated it (issue 10)
+    assert len(alerts) == 3 and "now more serious" in (alerts[1].body or "")
+    assert "Update to alert" in (alerts[2].body or "")
+    assert "(was severe)" in (alerts[2].body or "")
 
 
 async def test_an_emergency_tells_the_patient_to_call_the_emergency_number_first(
@@ -97,7 +109,14 @@ async def test_an_emergency_tells_the_patient_to_call_the_emergency_number_first
     patient = await active_patient(ctx, USER)
     await with_session(ctx, patient, T0 - dt.timedelta(hours=2))
     step = await answer(
-        ctx, b.HasSymptoms, symptom(0), b.SymptomsDone, rate(1), flag(0), b.FlagsDone, b.SkipNote
+        ctx,
+        b.HasSymptoms,
+        flag("breathing"),
+        b.FlagsDone,
+        symptom(0),
+        b.SymptomsDone,
+        rate(1),
+        b.SkipNote,
     )
     assert step.send[0].text.startswith("Please call 112 now")
     assert (await only_escalation(ctx)).level == Level.EMERGENCY
@@ -107,7 +126,7 @@ async def test_expected_symptoms_are_reassured_with_matching_advice(ctx: Context
     patient = await active_patient(ctx, USER)
     await with_session(ctx, patient, T0 - dt.timedelta(hours=20))
     step = await answer(
-        ctx, b.HasSymptoms, symptom(0), b.SymptomsDone, rate(1), b.NoFlags, b.SkipNote
+        ctx, b.HasSymptoms, b.NoFlags, symptom(0), b.SymptomsDone, rate(1), b.SkipNote
     )
     text = step.send[0].text
     assert "expected" in text and "Redness" in text and "/checkin" in text
@@ -120,7 +139,13 @@ async def test_only_registered_staff_change_an_alert(ctx: Context, clock: Frozen
     await with_session(ctx, patient, T0 - dt.timedelta(hours=20))
     await staff.add_staff(ctx, NURSE, "Joy", "nurse")
     await answer(
-        ctx, b.HasSymptoms, symptom(5), b.SymptomsDone, rate(4), b.NoFlags, b.SkipNote
+        ctx,
+        b.HasSymptoms,
+        b.NoFlags,
+        symptom(SYMPTOMS.index("pain")),
+        b.SymptomsDone,
+        rate(4),
+        b.SkipNote,
     )  # very severe pain: urgent
     esc = await only_escalation(ctx)
     for action in (
@@ -141,7 +166,15 @@ async def test_acknowledging_stops_the_reminders(ctx: Context, clock: FrozenCloc
     patient = await active_patient(ctx, USER)
     await with_session(ctx, patient, T0 - dt.timedelta(hours=20))
     await staff.add_staff(ctx, NURSE, "Joy", "nurse")
-    await answer(ctx, b.HasSymptoms, symptom(5), b.SymptomsDone, rate(4), b.NoFlags, b.SkipNote)
+    await answer(
+        ctx,
+        b.HasSymptoms,
+        b.NoFlags,
+        symptom(SYMPTOMS.index("pain")),
+        b.SymptomsDone,
+        rate(4),
+        b.SkipNote,
+    )
     esc = await only_escalation(ctx)
     clock.advance(dt.timedelta(minutes=15))
     assert await escalations.run_timers(ctx) == 1
@@ -162,7 +195,13 @@ async def test_a_reminder_waits_for_an_alert_the_staff_chat_has_not_had(
     await with_session(ctx, patient, T0 - dt.timedelta(hours=20))
     await staff.add_staff(ctx, NURSE, "Joy", "nurse")
     await answer(
-        ctx, b.HasSymptoms, symptom(5), b.SymptomsDone, rate(4), b.NoFlags, b.SkipNote
+        ctx,
+        b.HasSymptoms,
+        b.NoFlags,
+        symptom(SYMPTOMS.index("pain")),
+        b.SymptomsDone,
+        rate(4),
+        b.SkipNote,
     )  # urgent
     down = True
     sender = FakeSender(

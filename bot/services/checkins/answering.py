@@ -20,6 +20,7 @@ from bot.services.checkins.wording import (
     REFUSALS,
     Reply,
     Screen,
+    added_to_alert,
     advice,
     closed,
     nudge,
@@ -51,23 +52,37 @@ async def press(
             # this very press was applied before a restart (killed before the update was
             # marked done): nothing is applied again, but the patient may not have seen its
             # outcome, so it is shown again
-            return await _replay(db, ctx, checkin, patient, update_id)
+            return await _replay(db, ctx, checkin, patient, update_id, button)
         if isinstance(button, buttons.NewCheckin):
             return await start_for(db, ctx, patient, now)
         if checkin.status != CheckinStatus.OPEN:
             return closed(ctx, lang, checkin.id)
         checkin.last_update_id = update_id if update_id is not None else checkin.last_update_id
-        moved = advance(answers_of(checkin), button.event())
+        before = answers_of(checkin)
+        moved = advance(before, button.event())
         if isinstance(moved, Refusal):
             return Reply(notice=ctx.i18n.t(lang, REFUSALS[moved]))
         store(checkin, moved)
         if checkin.stage == CheckinStage.DONE:
             return await complete(db, ctx, checkin, patient, now, edit_question=True)
-        return Reply(edit=question(ctx, checkin, patient))
+        asked = question(ctx, checkin, patient)
+        advised = (
+            await raise_now(db, ctx, checkin, patient, now) if moved.added_flags(before) else None
+        )
+        if advised is None:
+            return Reply(edit=asked)
+        # a danger sign is heard at once: staff are alerted before any further question, the
+        # advice is the next thing the patient reads, and the questions go on below it
+        return Reply(edit=Screen(asked.text), send=[advised, asked], checkin_id=checkin.id)
 
 
 async def _replay(
-    db: AsyncSession, ctx: Context, checkin: Checkin, patient: Patient, update_id: int
+    db: AsyncSession,
+    ctx: Context,
+    checkin: Checkin,
+    patient: Patient,
+    update_id: int,
+    button: buttons.CheckinButton | buttons.NewCheckin,
 ) -> Reply:
     """What a press applied before a restart shows: the question as it stands now (editing a
     message to what it already says changes nothing). The press that completed the check-in
@@ -75,7 +90,15 @@ async def _replay(
     handling edited before it sent, so an edit already made means the advice may have gone."""
     if checkin.status == CheckinStatus.OPEN:
         asked = await step_of(db, ctx, checkin) if checkin.stage == CheckinStage.OVERALL else None
-        return Reply(edit=question(ctx, checkin, patient, asked), replayed=True)
+        reply = Reply(edit=question(ctx, checkin, patient, asked), replayed=True)
+        raised = isinstance(button, buttons.ToggleFlag) and checkin.last_update_id == update_id
+        report = await checkin_queries.report_of_checkin(db, checkin.id) if raised else None
+        if report is not None and report.level >= Level.URGENT:
+            # this press reported a danger sign: its advice goes out again if the first
+            # handling stopped before its edit (and so before sending the advice)
+            assessment = Assessment(report.level, ())
+            reply.send.append(Screen(advice(ctx, patient.language, assessment, report_of(checkin))))
+        return reply
     if checkin.status != CheckinStatus.COMPLETE or checkin.last_update_id != update_id:
         return Reply(replayed=True)
     level = await checkin_queries.report_level(db, checkin.id)
@@ -120,6 +143,75 @@ async def write(
         return reply
 
 
+async def _judge(
+    db: AsyncSession, ctx: Context, checkin: Checkin, patient: Patient, now: dt.datetime
+) -> tuple[TreatmentSession | None, Report | None, Assessment, float]:
+    """Triage of the answers so far: the session, the report to compare with, the assessment
+    and the hours since the session."""
+    session = await db.get(TreatmentSession, checkin.session_id) if checkin.session_id else None
+    if session is None:
+        session = await checkin_queries.latest_session(db, patient.id, now)
+    previous_row = await checkin_queries.previous_report(db, patient.id, checkin.id)
+    previous = stored_report(previous_row) if previous_row is not None else None
+    hours = (now - session.starts_at).total_seconds() / 3600 if session else 0.0
+    assessment = triage.assess(report_of(checkin), previous, max(hours, 0.0), _rules(ctx, session))
+    return session, previous_row, assessment, hours
+
+
+async def _write_report(
+    db: AsyncSession,
+    checkin: Checkin,
+    patient: Patient,
+    session: TreatmentSession | None,
+    assessment: Assessment,
+    hours: float,
+    now: dt.datetime,
+) -> Report:
+    """The check-in's one report: written when a danger sign raised an alert before the end,
+    then completed with the rest of the answers."""
+    current = report_of(checkin)
+    report = await checkin_queries.report_of_checkin(db, checkin.id)
+    if report is None:
+        report = Report(checkin_id=checkin.id, patient_id=patient.id)
+        db.add(report)
+    report.session_id = session.id if session else None
+    report.symptoms = {k: int(v) for k, v in current.symptoms.items()}
+    report.flags = sorted(current.flags)
+    report.note, report.photo_file_id = checkin.note, checkin.photo_file_id
+    report.hours_since = round(hours, 1) if session else None
+    report.level = assessment.level
+    report.reasons = [_reason_json(r) for r in assessment.reasons]
+    report.created_at = now
+    await db.flush()
+    return report
+
+
+async def raise_now(
+    db: AsyncSession, ctx: Context, checkin: Checkin, patient: Patient, now: dt.datetime
+) -> Screen | None:
+    """A danger sign was just reported in an open check-in: when the answers so far are
+    urgent or worse, staff are alerted now (the rest of the answers update the same alert) and
+    the advice to show at once is returned."""
+    session, previous, assessment, hours = await _judge(db, ctx, checkin, patient, now)
+    if assessment.level < Level.URGENT:
+        return None
+    already = await checkin_queries.report_of_checkin(db, checkin.id)
+    if already is not None and already.level >= assessment.level:
+        return None  # this level was alerted and advised already
+    report = await _write_report(db, checkin, patient, session, assessment, hours, now)
+    queries.add_audit(
+        db,
+        now,
+        f"patient:{patient.id}",
+        "checkin.danger_sign",
+        f"checkin:{checkin.id}",
+        level=report.level.name_key,
+    )
+    await escalations.raise_for(db, ctx, patient, session, report, previous, now)
+    ctx.wake()  # the alert is queued: the dispatcher need not wait for its next tick
+    return Screen(advice(ctx, patient.language, assessment, report_of(checkin)))
+
+
 async def complete(
     db: AsyncSession,
     ctx: Context,
@@ -131,29 +223,10 @@ async def complete(
 ) -> Reply:
     """The answers are in: triage, the report, the escalation if needed, the advice. One
     transaction: the escalation row exists exactly when the report says it must."""
-    session = await db.get(TreatmentSession, checkin.session_id) if checkin.session_id else None
-    if session is None:
-        session = await checkin_queries.latest_session(db, patient.id, now)
-    current = report_of(checkin)
-    previous_row = await checkin_queries.previous_report(db, patient.id)
-    previous = stored_report(previous_row) if previous_row is not None else None
-    hours = (now - session.starts_at).total_seconds() / 3600 if session else 0.0
-    assessment = triage.assess(current, previous, max(hours, 0.0), _rules(ctx, session))
-    report = Report(
-        checkin_id=checkin.id,
-        patient_id=patient.id,
-        session_id=session.id if session else None,
-        symptoms={k: int(v) for k, v in current.symptoms.items()},
-        flags=sorted(current.flags),
-        note=checkin.note,
-        photo_file_id=checkin.photo_file_id,
-        hours_since=round(hours, 1) if session else None,
-        level=assessment.level,
-        reasons=[_reason_json(r) for r in assessment.reasons],
-        created_at=now,
-    )
-    db.add(report)
-    await db.flush()
+    interim = await checkin_queries.report_of_checkin(db, checkin.id)
+    advised = interim.level if interim is not None else None
+    session, previous_row, assessment, hours = await _judge(db, ctx, checkin, patient, now)
+    report = await _write_report(db, checkin, patient, session, assessment, hours, now)
     checkin.status, checkin.stage, checkin.closed_at = (
         CheckinStatus.COMPLETE,
         CheckinStage.DONE,
@@ -171,9 +244,15 @@ async def complete(
         await escalations.raise_for(db, ctx, patient, session, report, previous_row, now)
         ctx.wake()  # the alert is queued: the dispatcher need not wait for its next tick
     lang = patient.language
+    current = report_of(checkin)
+    if advised is not None and assessment.level <= advised:
+        # the advice for this level was shown when the danger sign was reported
+        told = Screen(added_to_alert(ctx, lang))
+    else:
+        told = Screen(advice(ctx, lang, assessment, current))
     return Reply(
         edit=Screen(summary(ctx, lang, current)) if edit_question else None,
-        send=[Screen(advice(ctx, lang, assessment, current))],
+        send=[told],
     )
 
 

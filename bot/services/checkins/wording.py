@@ -27,7 +27,6 @@ from bot.services.vocabulary import (
 
 REFUSALS = {
     Refusal.ANSWERED: N_("That question has already been answered."),
-    Refusal.NEED_A_SYMPTOM: N_("Tap at least one symptom first, or go back with All good."),
     Refusal.STALE: N_("This button no longer works."),
 }
 
@@ -85,7 +84,12 @@ def question(ctx: Context, checkin: Checkin, patient: Patient, step: Step | None
         ]
         rows = [labels[i : i + 2] for i in range(0, len(labels), 2)]
         rows.append([(_pt(ctx, lang, "Done"), buttons.SymptomsDone(ref).pack(sign))])
-        text = _pt(ctx, lang, "Which of these do you notice? Tap all that apply, then Done.")
+        text = _pt(
+            ctx,
+            lang,
+            "Which of these do you notice on your skin? Tap all that apply, then Done "
+            "(just Done if none).",
+        )
         return Screen(text, rows)
     if stage == CheckinStage.SEVERITY:
         symptom = next((s for s in checkin.symptoms if s not in checkin.severities), None)
@@ -164,6 +168,16 @@ def closed(ctx: Context, lang: str, checkin_id: int) -> Reply:
 
 def reminder(ctx: Context, lang: str, screen: Screen) -> str:
     return _pt(ctx, lang, "A gentle reminder: how is your skin doing?") + "\n\n" + screen.text
+
+
+def added_to_alert(ctx: Context, lang: str) -> str:
+    """The end of a check-in whose danger sign was already answered and alerted."""
+    return _pt(
+        ctx,
+        lang,
+        "Thank you. I have added your answers to what the clinic already has. Please follow the "
+        "advice above.",
+    )
 
 
 def nudge(ctx: Context, lang: str) -> Screen:
