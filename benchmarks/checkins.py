@@ -46,6 +46,7 @@ from bot import app
 from bot.clock import ScaledClock
 from bot.config import Settings
 from bot.db.models import InboundUpdate, Patient, PatientStatus, UpdateStatus
+from bot.domain.triage import SYMPTOMS
 from bot.handlers.common import keyboard
 from bot.services import buttons, checkins
 from bot.services.context import Context
@@ -54,8 +55,8 @@ from telegram_standin import StandIn
 FLOW: tuple[Callable[[int], buttons.Button], ...] = (
     buttons.HasSymptoms,
     buttons.NoFlags,
-    partial(buttons.ToggleSymptom, index=0),
-    partial(buttons.ToggleSymptom, index=1),
+    partial(buttons.ToggleSymptom, symptom=SYMPTOMS[0]),
+    partial(buttons.ToggleSymptom, symptom=SYMPTOMS[1]),
     buttons.SymptomsDone,
     partial(buttons.Rate, level=1),
     partial(buttons.Rate, level=1),

@@ -74,7 +74,7 @@ class HasSymptoms(Event):
 @dataclass(frozen=True)
 class ToggleSymptom(Event):
     stage = CheckinStage.SYMPTOMS
-    index: int
+    name: str  # one of triage.SYMPTOMS
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ class Rate(Event):
 @dataclass(frozen=True)
 class ToggleFlag(Event):
     stage = CheckinStage.FLAGS
-    index: int
+    name: str  # one of triage.FLAGS
 
 
 @dataclass(frozen=True)
@@ -123,13 +123,13 @@ def advance(answers: Answers, event: Event) -> Answers | Refusal:
             return replace(answers, stage=CheckinStage.DONE)
         case HasSymptoms():
             return replace(answers, stage=CheckinStage.FLAGS)
-        case ToggleSymptom(index=index):
-            if not 0 <= index < len(SYMPTOMS):
+        case ToggleSymptom(name=name):
+            if name not in SYMPTOMS:
                 return Refusal.STALE
-            return replace(answers, symptoms=_toggled(answers.symptoms, SYMPTOMS[index]))
+            return replace(answers, symptoms=_toggled(answers.symptoms, name))
         case SymptomsDone():
             # no skin symptom is an answer too: a danger sign may have been the whole report
-            stage = CheckinStage.SEVERITY if answers.symptoms else CheckinStage.NOTE
+            stage = CheckinStage.SEVERITY if answers.current_symptom else CheckinStage.NOTE
             return replace(answers, stage=stage)
         case Rate(level=level):
             symptom = answers.current_symptom
@@ -141,10 +141,10 @@ def advance(answers: Answers, event: Event) -> Answers | Refusal:
             if rated.current_symptom is None:
                 return replace(rated, stage=CheckinStage.NOTE)
             return rated
-        case ToggleFlag(index=index):
-            if not 0 <= index < len(FLAGS):
+        case ToggleFlag(name=name):
+            if name not in FLAGS:
                 return Refusal.STALE
-            return replace(answers, flags=_toggled(answers.flags, FLAGS[index]))
+            return replace(answers, flags=_toggled(answers.flags, name))
         case NoFlags():
             return replace(answers, flags=(), stage=CheckinStage.SYMPTOMS)
         case FlagsDone():

@@ -191,13 +191,16 @@ class HasSymptoms(CheckinButton, Button, prefix="co.s"):
         return flow.HasSymptoms()
 
 
+# Symptoms and flags are named, not numbered: a list that grows never makes an older button in
+# a chat tick another choice. (The numbered `cs.N` and `cf.N` of earlier versions are gone: such
+# a button now gets "This button no longer works".)
 @dataclass(frozen=True)
-class ToggleSymptom(CheckinButton, Button, prefix="cs"):
+class ToggleSymptom(CheckinButton, Button, prefix="cy"):
     checkin_id: int
-    index: int
+    symptom: str
 
     def event(self) -> Event:
-        return flow.ToggleSymptom(self.index)
+        return flow.ToggleSymptom(self.symptom)
 
 
 @dataclass(frozen=True)
@@ -218,12 +221,12 @@ class Rate(CheckinButton, Button, prefix="cv"):
 
 
 @dataclass(frozen=True)
-class ToggleFlag(CheckinButton, Button, prefix="cf"):
+class ToggleFlag(CheckinButton, Button, prefix="cg"):
     checkin_id: int
-    index: int
+    flag: str
 
     def event(self) -> Event:
-        return flow.ToggleFlag(self.index)
+        return flow.ToggleFlag(self.flag)
 
 
 @dataclass(frozen=True)

@@ -44,15 +44,15 @@ def at(
         (at(S.OVERALL), AllGood(), at(S.DONE)),
         (at(S.OVERALL), HasSymptoms(), at(S.FLAGS)),
         # symptoms toggle on and off, in the order chosen
-        (at(S.SYMPTOMS), ToggleSymptom(0), at(S.SYMPTOMS, (SYMPTOMS[0],))),
+        (at(S.SYMPTOMS), ToggleSymptom(SYMPTOMS[0]), at(S.SYMPTOMS, (SYMPTOMS[0],))),
         (
             at(S.SYMPTOMS, (SYMPTOMS[1],)),
-            ToggleSymptom(0),
+            ToggleSymptom(SYMPTOMS[0]),
             at(S.SYMPTOMS, (SYMPTOMS[1], SYMPTOMS[0])),
         ),
         (
             at(S.SYMPTOMS, (SYMPTOMS[0], SYMPTOMS[1])),
-            ToggleSymptom(0),
+            ToggleSymptom(SYMPTOMS[0]),
             at(S.SYMPTOMS, (SYMPTOMS[1],)),
         ),
         (at(S.SYMPTOMS, ("redness",)), SymptomsDone(), at(S.SEVERITY, ("redness",))),
@@ -76,8 +76,8 @@ def at(
         ),
         (at(S.SEVERITY, ("pain",)), Rate(4), at(S.NOTE, ("pain",), {"pain": 4})),
         # danger signs toggle; "none of these" clears them; both move on to the skin symptoms
-        (at(S.FLAGS), ToggleFlag(3), at(S.FLAGS, flags=(FLAGS[3],))),
-        (at(S.FLAGS, flags=(FLAGS[3],)), ToggleFlag(3), at(S.FLAGS)),
+        (at(S.FLAGS), ToggleFlag(FLAGS[3]), at(S.FLAGS, flags=(FLAGS[3],))),
+        (at(S.FLAGS, flags=(FLAGS[3],)), ToggleFlag(FLAGS[3]), at(S.FLAGS)),
         (at(S.FLAGS, flags=(FLAGS[0],)), FlagsDone(), at(S.SYMPTOMS, flags=(FLAGS[0],))),
         (at(S.FLAGS, flags=(FLAGS[0],)), NoFlags(), at(S.SYMPTOMS)),
         (at(S.FLAGS), FlagsDone(), at(S.SYMPTOMS)),
@@ -93,13 +93,13 @@ def test_a_press_moves_the_answers_on(before: Answers, event: Event, after: Answ
     [
         # a press for a question already answered (an old message's button)
         (at(S.SYMPTOMS), AllGood(), Refusal.ANSWERED),
-        (at(S.FLAGS), ToggleSymptom(0), Refusal.ANSWERED),
+        (at(S.FLAGS), ToggleSymptom(SYMPTOMS[0]), Refusal.ANSWERED),
         (at(S.SYMPTOMS), NoFlags(), Refusal.ANSWERED),
         (at(S.DONE), SkipNote(), Refusal.ANSWERED),
         (at(S.NOTE), NoFlags(), Refusal.ANSWERED),
         # choices that do not exist
-        (at(S.SYMPTOMS), ToggleSymptom(len(SYMPTOMS)), Refusal.STALE),
-        (at(S.FLAGS), ToggleFlag(len(FLAGS)), Refusal.STALE),
+        (at(S.SYMPTOMS), ToggleSymptom("freckles"), Refusal.STALE),
+        (at(S.FLAGS), ToggleFlag("sneezing"), Refusal.STALE),
         (at(S.SEVERITY, ("pain",)), Rate(5), Refusal.STALE),
         (at(S.SEVERITY, ("pain",)), Rate(-1), Refusal.STALE),
         # every chosen symptom already rated: nothing left to rate
@@ -112,9 +112,9 @@ def test_a_refused_press_says_why(before: Answers, event: Event, refusal: Refusa
 
 def test_added_flags_are_the_new_danger_signs_only() -> None:
     before = at(S.FLAGS, flags=(FLAGS[0],))
-    after = advance(before, ToggleFlag(3))
+    after = advance(before, ToggleFlag(FLAGS[3]))
     assert isinstance(after, Answers) and after.added_flags(before) == (FLAGS[3],)
-    removed = advance(after, ToggleFlag(3))
+    removed = advance(after, ToggleFlag(FLAGS[3]))
     assert isinstance(removed, Answers) and removed.added_flags(after) == ()
 
 

@@ -58,7 +58,7 @@ Action = Callable[[int], buttons.Button]
 FULL: tuple[Action, ...] = (  # symptoms, answered to the end
     buttons.HasSymptoms,
     buttons.NoFlags,
-    partial(buttons.ToggleSymptom, index=0),
+    partial(buttons.ToggleSymptom, symptom=SYMPTOMS[0]),
     buttons.SymptomsDone,
     partial(buttons.Rate, level=1),
     buttons.SkipNote,
@@ -67,9 +67,9 @@ ALL_GOOD: tuple[Action, ...] = (buttons.AllGood,)  # one press completes it
 TOGGLES: tuple[Action, ...] = (  # a toggle applied twice would undo itself
     buttons.HasSymptoms,
     buttons.NoFlags,
-    partial(buttons.ToggleSymptom, index=1),
-    partial(buttons.ToggleSymptom, index=2),
-    partial(buttons.ToggleSymptom, index=1),
+    partial(buttons.ToggleSymptom, symptom=SYMPTOMS[1]),
+    partial(buttons.ToggleSymptom, symptom=SYMPTOMS[2]),
+    partial(buttons.ToggleSymptom, symptom=SYMPTOMS[1]),
 )
 FLOWS = [FULL] * 8 + [ALL_GOOD] * 12 + [TOGGLES] * 8  # 100 presses
 

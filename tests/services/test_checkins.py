@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from bot.db.models import Checkin, CheckinStatus, Escalation, MessageKind, Report, ScheduledMessage
 from bot.domain.checkin import CheckinStage
-from bot.domain.triage import FLAGS, SYMPTOMS, Level
+from bot.domain.triage import SYMPTOMS, Level
 from bot.services import buttons, checkins
 from bot.services.context import Context
 from tests.conftest import T0
@@ -29,10 +29,10 @@ async def test_an_update_handled_again_after_a_restart_is_not_applied_twice(ctx:
     cid = started.checkin_id
     await checkins.press(ctx, USER, buttons.HasSymptoms(cid), update_id=9)
     await checkins.press(ctx, USER, buttons.NoFlags(cid), update_id=10)
-    await checkins.press(ctx, USER, buttons.ToggleSymptom(cid, 0), update_id=11)
+    await checkins.press(ctx, USER, buttons.ToggleSymptom(cid, SYMPTOMS[0]), update_id=11)
     assert (await the_checkin(ctx)).symptoms == ["redness"]
     again = await checkins.press(
-        ctx, USER, buttons.ToggleSymptom(cid, 0), update_id=11
+        ctx, USER, buttons.ToggleSymptom(cid, SYMPTOMS[0]), update_id=11
     )  # the same update
     assert again.notice is None and again.send == [] and again.replayed
     # the question as it stands, in case the first handling died before showing it
@@ -40,7 +40,7 @@ async def test_an_update_handled_again_after_a_restart_is_not_applied_twice(ctx:
     assert "✓ Redness" in [label for row in again.edit.buttons for label, _ in row]
     assert (await the_checkin(ctx)).symptoms == ["redness"]
     await checkins.press(
-        ctx, USER, buttons.ToggleSymptom(cid, 0), update_id=12
+        ctx, USER, buttons.ToggleSymptom(cid, SYMPTOMS[0]), update_id=12
     )  # a new press toggles it off
     assert (await the_checkin(ctx)).symptoms == []
 
@@ -76,7 +76,7 @@ async def test_a_danger_sign_alone_is_a_whole_report(ctx: Context) -> None:
     assert started is not None and started.checkin_id is not None
     cid = started.checkin_id
     await checkins.press(ctx, USER, buttons.HasSymptoms(cid))
-    await checkins.press(ctx, USER, buttons.ToggleFlag(cid, FLAGS.index("fever")))
+    await checkins.press(ctx, USER, buttons.ToggleFlag(cid, "fever"))
     await checkins.press(ctx, USER, buttons.FlagsDone(cid))
     step = await checkins.press(ctx, USER, buttons.SymptomsDone(cid))  # no skin symptom
     assert step.notice is None and (await the_checkin(ctx)).stage == CheckinStage.NOTE
@@ -95,7 +95,7 @@ async def test_an_emergency_sign_is_answered_and_alerted_before_any_further_ques
     assert started is not None and started.checkin_id is not None
     cid = started.checkin_id
     await checkins.press(ctx, USER, buttons.HasSymptoms(cid))
-    step = await checkins.press(ctx, USER, buttons.ToggleFlag(cid, FLAGS.index("breathing")))
+    step = await checkins.press(ctx, USER, buttons.ToggleFlag(cid, "breathing"))
     # the question shows the tick, and the next message is the emergency number
     assert step.edit is not None and len(step.send) == 1
     assert step.send[0].text.startswith("Please call 112 now")
@@ -108,7 +108,7 @@ async def test_an_emergency_sign_is_answered_and_alerted_before_any_further_ques
     assert (await the_checkin(ctx)).status == CheckinStatus.OPEN  # the rest may follow
     # the rest of the answers update the same alert; the advice is not repeated
     await checkins.press(ctx, USER, buttons.FlagsDone(cid))
-    await checkins.press(ctx, USER, buttons.ToggleSymptom(cid, SYMPTOMS.index("swelling")))
+    await checkins.press(ctx, USER, buttons.ToggleSymptom(cid, "swelling"))
     await checkins.press(ctx, USER, buttons.SymptomsDone(cid))
     await checkins.press(ctx, USER, buttons.Rate(cid, 4))
     final = await checkins.press(ctx, USER, buttons.SkipNote(cid))
@@ -148,8 +148,8 @@ async def test_severities_are_asked_one_symptom_at_a_time_in_order(ctx: Context)
     for button in (
         buttons.HasSymptoms(cid),
         buttons.NoFlags(cid),
-        buttons.ToggleSymptom(cid, 1),
-        buttons.ToggleSymptom(cid, 2),
+        buttons.ToggleSymptom(cid, SYMPTOMS[1]),
+        buttons.ToggleSymptom(cid, SYMPTOMS[2]),
         buttons.SymptomsDone(cid),
     ):
         step = await checkins.press(ctx, USER, button)

@@ -16,7 +16,7 @@ from bot.db.models import (
     MessageStatus,
     ScheduledMessage,
 )
-from bot.domain.triage import FLAGS, SYMPTOMS, Level
+from bot.domain.triage import SYMPTOMS, Level
 from bot.errors import TransientDeliveryError
 from bot.services import buttons as b
 from bot.services import checkins, escalations, staff
@@ -34,8 +34,8 @@ STAFF_CHAT = -1001
 Press = Callable[[int], b.CheckinButton]
 
 
-def symptom(index: int) -> Press:
-    return partial(b.ToggleSymptom, index=index)
+def symptom(name: str) -> Press:
+    return partial(b.ToggleSymptom, symptom=name)
 
 
 def rate(level: int) -> Press:
@@ -43,7 +43,7 @@ def rate(level: int) -> Press:
 
 
 def flag(name: str) -> Press:
-    return partial(b.ToggleFlag, index=FLAGS.index(name))
+    return partial(b.ToggleFlag, flag=name)
 
 
 async def answer(ctx: Context, *presses: Press) -> checkins.Reply:
@@ -76,7 +76,9 @@ async def test_a_worse_report_raises_the_open_escalation_instead_of_a_second(
     await with_session(ctx, patient, T0 - dt.timedelta(hours=20))
     await staff.add_staff(ctx, NURSE, "Joy", "nurse")
     # severe swelling: unusual
-    await answer(ctx, b.HasSymptoms, b.NoFlags, symptom(1), b.SymptomsDone, rate(3), b.SkipNote)
+    await answer(
+        ctx, b.HasSymptoms, b.NoFlags, symptom(SYMPTOMS[1]), b.SymptomsDone, rate(3), b.SkipNote
+    )
     first = await only_escalation(ctx)
     assert (first.level, first.status) == (Level.UNUSUAL, EscalationStatus.OPEN)
     await escalations.acknowledge(ctx, NURSE, first.id)
@@ -87,7 +89,7 @@ async def test_a_worse_report_raises_the_open_escalation_instead_of_a_second(
         b.HasSymptoms,
         flag("fever"),
         b.FlagsDone,
-        symptom(1),
+        symptom(SYMPTOMS[1]),
         b.SymptomsDone,
         rate(3),
         b.SkipNote,
@@ -113,7 +115,7 @@ async def test_an_emergency_tells_the_patient_to_call_the_emergency_number_first
         b.HasSymptoms,
         flag("breathing"),
         b.FlagsDone,
-        symptom(0),
+        symptom(SYMPTOMS[0]),
         b.SymptomsDone,
         rate(1),
         b.SkipNote,
@@ -126,7 +128,7 @@ async def test_expected_symptoms_are_reassured_with_matching_advice(ctx: Context
     patient = await active_patient(ctx, USER)
     await with_session(ctx, patient, T0 - dt.timedelta(hours=20))
     step = await answer(
-        ctx, b.HasSymptoms, b.NoFlags, symptom(0), b.SymptomsDone, rate(1), b.SkipNote
+        ctx, b.HasSymptoms, b.NoFlags, symptom(SYMPTOMS[0]), b.SymptomsDone, rate(1), b.SkipNote
     )
     text = step.send[0].text
     assert "expected" in text and "Redness" in text and "/checkin" in text
@@ -142,7 +144,7 @@ async def test_only_registered_staff_change_an_alert(ctx: Context, clock: Frozen
         ctx,
         b.HasSymptoms,
         b.NoFlags,
-        symptom(SYMPTOMS.index("pain")),
+        symptom("pain"),
         b.SymptomsDone,
         rate(4),
         b.SkipNote,
@@ -170,7 +172,7 @@ async def test_acknowledging_stops_the_reminders(ctx: Context, clock: FrozenCloc
         ctx,
         b.HasSymptoms,
         b.NoFlags,
-        symptom(SYMPTOMS.index("pain")),
+        symptom("pain"),
         b.SymptomsDone,
         rate(4),
         b.SkipNote,
@@ -198,7 +200,7 @@ async def test_a_reminder_waits_for_an_alert_the_staff_chat_has_not_had(
         ctx,
         b.HasSymptoms,
         b.NoFlags,
-        symptom(SYMPTOMS.index("pain")),
+        symptom("pain"),
         b.SymptomsDone,
         rate(4),
         b.SkipNote,

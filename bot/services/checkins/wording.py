@@ -78,9 +78,9 @@ def question(ctx: Context, checkin: Checkin, patient: Patient, step: Step | None
         labels = [
             (
                 ("✓ " if name in chosen else "") + _pt(ctx, lang, SYMPTOM_LABELS[name]),
-                buttons.ToggleSymptom(ref, i).pack(sign),
+                buttons.ToggleSymptom(ref, name).pack(sign),
             )
-            for i, name in enumerate(SYMPTOMS)
+            for name in SYMPTOMS
         ]
         rows = [labels[i : i + 2] for i in range(0, len(labels), 2)]
         rows.append([(_pt(ctx, lang, "Done"), buttons.SymptomsDone(ref).pack(sign))])
@@ -113,9 +113,9 @@ def question(ctx: Context, checkin: Checkin, patient: Patient, step: Step | None
         labels = [
             (
                 ("✓ " if name in chosen else "") + _pt(ctx, lang, FLAG_LABELS[name]),
-                buttons.ToggleFlag(ref, i).pack(sign),
+                buttons.ToggleFlag(ref, name).pack(sign),
             )
-            for i, name in enumerate(FLAGS)
+            for name in FLAGS
         ]
         rows = [[label] for label in labels]
         rows.append(
