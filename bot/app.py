@@ -30,6 +30,7 @@ from bot.clock import Clock, ScaledClock
 from bot.config import Settings, Webhook, parse_ack_timeouts
 from bot.db.engine import make_engine, make_sessionmaker
 from bot.db.migrate import current_revision, head_revision, upgrade_async
+from bot.domain.hours import OpeningHours
 from bot.domain.plan import QuietHours
 from bot.errors import ConfigError
 from bot.handlers import menu, polling, registry, webhook
@@ -83,6 +84,10 @@ def clinic_from(settings: Settings) -> Clinic:
         invite_ttl=settings.invite_ttl,
         bot_username=settings.bot_username,
         ack_timeouts={**ACK_TIMEOUTS, **parse_ack_timeouts(settings.ack_timeouts)},
+        opening_hours=OpeningHours.parse(settings.opening_hours)
+        if settings.opening_hours
+        else None,
+        out_of_hours_phone=settings.out_of_hours_phone,
     )
 
 

@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot import crashpoints
+from bot.domain.hours import OpeningHours
 from bot.domain.protocol import parse_duration
 from bot.domain.triage import Level
 from bot.errors import ConfigError
@@ -97,6 +98,11 @@ class Settings(BaseSettings):
     bot_username: str = "aftercare_bot"
     # how long an alert waits for an acknowledgement before staff are reminded, by level
     ack_timeouts: str = "emergency=5m,urgent=15m,unusual=2h"
+    # when the clinic answers its phone, in its zone: `Mon-Fri 09:00-19:00, Sat 09:00-13:00`;
+    # empty: an urgent answer always says to call the clinic now
+    opening_hours: str = ""
+    # the route that works when the clinic is closed (an on-call or urgent-care number)
+    out_of_hours_phone: str = ""
     # messages a second this process may send overall (Telegram allows about 30 per bot; with
     # several processes, give each its share)
     send_rate: int = 29
@@ -181,6 +187,13 @@ class Settings(BaseSettings):
     def _ack_timeouts(cls, value: str) -> str:
         parse_ack_timeouts(value)
         return value
+
+    @field_validator("opening_hours")
+    @classmethod
+    def _opening_hours(cls, value: str) -> str:
+        if value.strip():
+            OpeningHours.parse(value)
+        return value.strip()
 
     @field_validator("clock_speed")
     @classmethod

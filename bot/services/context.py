@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
+from bot.domain.hours import OpeningHours
 from bot.domain.plan import QuietHours
 from bot.domain.protocol import Protocol
 from bot.domain.triage import Level
@@ -40,6 +41,16 @@ class Clinic:
     staff_language: str = "en"
     # how long an alert may wait for an acknowledgement, by level, before staff are chased
     ack_timeouts: Mapping[Level, dt.timedelta] = field(default_factory=lambda: dict(ACK_TIMEOUTS))
+
+    # None: no opening hours set, the clinic is taken to be reachable
+    opening_hours: OpeningHours | None = None
+    out_of_hours_phone: str = ""
+
+    def is_open(self, at: dt.datetime) -> bool:
+        return self.opening_hours is None or self.opening_hours.is_open(at, self.zone)
+
+    def next_opening(self, at: dt.datetime) -> dt.datetime | None:
+        return self.opening_hours.next_opening(at, self.zone) if self.opening_hours else None
 
     def ack_timeout(self, level: Level) -> dt.timedelta:
         return self.ack_timeouts.get(level, ACK_TIMEOUTS[Level.UNUSUAL])

@@ -196,6 +196,46 @@ def summary(ctx: Context, lang: str, report: triage.Report) -> str:
     return _pt(ctx, lang, "Thank you! You answered: {answers}.", answers="; ".join(parts))
 
 
+def urgent_advice(ctx: Context, lang: str) -> str:
+    """Call now, by the route that works at this hour: the clinic while it is open, else the
+    out-of-hours number, else an urgent-care service or the emergency number."""
+    clinic, now = ctx.clinic, ctx.now()
+    if clinic.is_open(now):
+        return _pt(
+            ctx,
+            lang,
+            "Please call {clinic} now on {phone}: this needs to be looked at today. We have "
+            "alerted the clinic's staff too. If you feel very unwell or it gets worse quickly, "
+            "call {emergency}.",
+            clinic=clinic.name,
+            phone=clinic.phone or clinic.name,
+            emergency=clinic.emergency_number,
+        )
+    if clinic.out_of_hours_phone:
+        return _pt(
+            ctx,
+            lang,
+            "{clinic} is closed now. Please call the out-of-hours line on {phone} now: this "
+            "needs to be looked at today. We have alerted the clinic's staff too. If you feel "
+            "very unwell or it gets worse quickly, call {emergency}.",
+            clinic=clinic.name,
+            phone=clinic.out_of_hours_phone,
+            emergency=clinic.emergency_number,
+        )
+    opens = clinic.next_opening(now)
+    when = ctx.i18n.when(lang, opens, clinic.timezone) if opens else ""
+    return _pt(
+        ctx,
+        lang,
+        "{clinic} is closed now (it opens again {when}). This needs to be looked at today: "
+        "please go to an urgent-care service, or call {emergency} if you feel very unwell or it "
+        "gets worse quickly. We have alerted the clinic's staff too.",
+        clinic=clinic.name,
+        when=when,
+        emergency=clinic.emergency_number,
+    )
+
+
 def advice(ctx: Context, lang: str, assessment: Assessment, report: triage.Report) -> str:
     """What the patient is told, by level. An emergency starts with the emergency number."""
     clinic = ctx.clinic
@@ -211,16 +251,7 @@ def advice(ctx: Context, lang: str, assessment: Assessment, report: triage.Repor
             clinic=clinic.name,
         )
     if assessment.level == Level.URGENT:
-        return _pt(
-            ctx,
-            lang,
-            "Please call {clinic} now on {phone}: this needs to be looked at today. We have "
-            "alerted the clinic's staff too. If you feel very unwell or it gets worse quickly, "
-            "call {emergency}.",
-            clinic=clinic.name,
-            phone=phone,
-            emergency=clinic.emergency_number,
-        )
+        return urgent_advice(ctx, lang)
     care = [
         _pt(ctx, lang, ADVICE[name])
         for name, sev in report.symptoms.items()
