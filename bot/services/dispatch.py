@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import crashpoints
-from bot.db import queries
+from bot.db import escalation_queries, queries
 from bot.db.models import (
     Audience,
     Checkin,
@@ -29,6 +29,7 @@ from bot.db.models import (
 )
 from bot.domain.checkin import CheckinStage
 from bot.domain.plan import next_allowed_time
+from bot.domain.protocol import Step
 from bot.errors import (
     DeliveryError,
     PermanentDeliveryError,
@@ -310,7 +311,33 @@ class Dispatcher:
             row.last_error = f"step {row.step_key!r} is no longer in its protocol"
             tally.failed += 1
             return None
+        step = self._step(row, session)
+        if (
+            step is not None
+            and step.hold_while_alert_open
+            and await escalation_queries.unresolved_for(db, patient.id) is not None
+        ):
+            # "back to sauna and exercise" while staff are still looking at a reported
+            # problem: the same news, with "check with the clinic first" (docs/clinical.md#
+            # aftercare-advice). Sent, not held: a held message would either expire unseen or
+            # arrive at a random time once the alert is resolved.
+            text = self.ctx.i18n.t(
+                patient.language,
+                "The usual days without sauna, steam, hot baths and hard exercise are over. "
+                "Because {clinic} is still looking at what you reported, please check with "
+                "them before you go back to these.",
+                clinic=self.ctx.clinic.name,
+            )
         return dataclasses.replace(work, text=text)
+
+    def _step(self, row: ScheduledMessage, session: TreatmentSession | None) -> Step | None:
+        protocol = self.ctx.protocols.get(session.treatment) if session else None
+        if protocol is None:
+            return None
+        try:
+            return protocol.step(row.step_key)
+        except KeyError:
+            return None
 
     async def _prepare_checkin(
         self,
@@ -377,12 +404,8 @@ class Dispatcher:
     ) -> str | None:
         if session is None:
             return row.body
-        protocol = self.ctx.protocols.get(session.treatment)
-        if protocol is None:
-            return None
-        try:
-            step = protocol.step(row.step_key)
-        except KeyError:
+        step = self._step(row, session)
+        if step is None:
             return None
         clinic = self.ctx.clinic
         return step_text(self.ctx.i18n, step, patient.language, clinic.default_language)
