@@ -11,8 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db.models import (
     Checkin,
     CheckinStatus,
+    MessageStatus,
     Patient,
     Report,
+    ScheduledMessage,
     SessionStatus,
     TreatmentSession,
 )
@@ -132,3 +134,46 @@ async def unanswered(db: AsyncSession) -> list[tuple[Checkin, Patient]]:
         .order_by(Checkin.closed_at.desc())
     )
     return [(c, p) for c, p in (await db.execute(stmt)).all()]
+
+
+async def previous_report_in_course(
+    db: AsyncSession,
+    patient_id: int,
+    course_id: int | None,
+    *,
+    session_id: int | None = None,
+    checkin_id: int | None = None,
+) -> Report | None:
+    """The patient's latest report about a session of this course, before this check-in's own:
+    "previous" never means an answer about an earlier course (docs/clinical.md#triage-rules). A
+    session written without a course (`course_id` None) is a course of its own: then only the
+    reports about `session_id` count, and with neither there is no previous report."""
+    stmt = select(Report).where(
+        Report.patient_id == patient_id, Report.checkin_id != (checkin_id or -1)
+    )
+    if course_id is not None:
+        stmt = stmt.join(TreatmentSession, TreatmentSession.id == Report.session_id).where(
+            TreatmentSession.course_id == course_id
+        )
+    elif session_id is not None:
+        stmt = stmt.where(Report.session_id == session_id)
+    else:
+        return None
+    stmt = stmt.order_by(Report.created_at.desc(), Report.id.desc()).limit(1)
+    return (await db.execute(stmt)).scalar_one_or_none()
+
+
+async def pending_closer_watch(
+    db: AsyncSession, patient_id: int, key_prefix: str
+) -> ScheduledMessage | None:
+    """The patient's closer-watch check-in still to be sent, if any."""
+    stmt = (
+        select(ScheduledMessage)
+        .where(
+            ScheduledMessage.patient_id == patient_id,
+            ScheduledMessage.step_key.startswith(key_prefix, autoescape=True),
+            ScheduledMessage.status == MessageStatus.PENDING,
+        )
+        .limit(1)
+    )
+    return (await db.execute(stmt)).scalar_one_or_none()

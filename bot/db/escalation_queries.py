@@ -101,3 +101,21 @@ async def unresolved(db: AsyncSession) -> list[tuple[Escalation, Patient, Report
         .order_by(Escalation.opened_at)
     )
     return [(e, p, r) for e, p, r in (await db.execute(stmt)).all()]
+
+
+async def cancel_patient_checkins(
+    db: AsyncSession, patient_id: int, key_prefix: str, reason: str
+) -> None:
+    """The patient's check-ins still to come whose key starts so are dropped (a closer watch
+    once staff found nothing to do)."""
+    await db.execute(
+        update(ScheduledMessage)
+        .where(
+            ScheduledMessage.patient_id == patient_id,
+            ScheduledMessage.kind == MessageKind.CHECKIN,
+            ScheduledMessage.step_key.startswith(key_prefix, autoescape=True),
+            ScheduledMessage.status == MessageStatus.PENDING,
+        )
+        .values(status=MessageStatus.CANCELLED, last_error=reason)
+        .execution_options(synchronize_session=False)
+    )

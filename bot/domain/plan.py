@@ -149,6 +149,16 @@ def plan_session(
     return sorted(planned, key=lambda message: message.due_at)
 
 
+def plan_after(
+    step: Step, base: dt.datetime, tz: ZoneInfo, quiet: QuietHours, now: dt.datetime
+) -> PlannedMessage:
+    """One step planned from `base` instead of a session's start (the closer-watch check-in
+    counts from the worrying report)."""
+    _require_aware(base, "base")
+    _require_aware(now, "now")
+    return _plan_step(step, base, tz, quiet, now)
+
+
 def _plan_step(
     step: Step, starts_at: dt.datetime, tz: ZoneInfo, quiet: QuietHours, now: dt.datetime
 ) -> PlannedMessage:

@@ -14,6 +14,7 @@ from bot.domain import triage
 from bot.domain.checkin import CheckinStage, Refusal, advance
 from bot.domain.triage import Assessment, Level
 from bot.services import buttons, escalations
+from bot.services.checkins.closer import queue_closer_watch
 from bot.services.checkins.opening import joined, start_for, step_of
 from bot.services.checkins.state import answers_of, report_of, store, stored_report
 from bot.services.checkins.wording import (
@@ -208,6 +209,7 @@ async def raise_now(
         level=report.level.name_key,
     )
     await escalations.raise_for(db, ctx, patient, session, report, previous, now)
+    await queue_closer_watch(db, ctx, patient, session, report, now)
     ctx.wake()  # the alert is queued: the dispatcher need not wait for its next tick
     return Screen(advice(ctx, patient.language, assessment, report_of(checkin)))
 
@@ -242,6 +244,7 @@ async def complete(
     )
     if assessment.level >= Level.UNUSUAL:
         await escalations.raise_for(db, ctx, patient, session, report, previous_row, now)
+        await queue_closer_watch(db, ctx, patient, session, report, now)
         ctx.wake()  # the alert is queued: the dispatcher need not wait for its next tick
     lang = patient.language
     current = report_of(checkin)

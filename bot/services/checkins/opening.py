@@ -11,6 +11,7 @@ from bot.db import checkin_queries, queries
 from bot.db.models import Checkin, CheckinStatus, Patient, ScheduledMessage, TreatmentSession
 from bot.domain.checkin import CheckinStage
 from bot.domain.protocol import Step
+from bot.services.checkins.closer import step_for
 from bot.services.checkins.wording import Reply, Screen, question
 from bot.services.context import Context
 
@@ -28,7 +29,7 @@ async def step_of(db: AsyncSession, ctx: Context, checkin: Checkin) -> Step | No
     protocol = ctx.protocols.get(session.treatment) if session else None
     if protocol is None:
         return None
-    return next((s for s in protocol.steps if s.key == checkin.step_key), None)
+    return step_for(protocol, checkin.step_key)
 
 
 async def open_for_step(
@@ -41,7 +42,7 @@ async def open_for_step(
     if session is not None:
         protocol = ctx.protocols.get(session.treatment)
         if protocol is not None:
-            step = next((s for s in protocol.steps if s.key == row.step_key), None)
+            step = step_for(protocol, row.step_key)
             if step is not None and step.respond_within is not None:
                 respond_within = step.respond_within
     checkin = await open_checkin(

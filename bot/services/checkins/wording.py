@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from bot.db.models import Checkin, Patient
 from bot.domain import triage
 from bot.domain.checkin import CheckinStage, Refusal
-from bot.domain.protocol import Step
+from bot.domain.protocol import CLOSER_WATCH_KEY, Step
 from bot.domain.triage import FLAGS, SYMPTOMS, Assessment, Level, Severity
 from bot.i18n import N_
 from bot.services import buttons
@@ -137,6 +137,13 @@ def question(ctx: Context, checkin: Checkin, patient: Patient, step: Step | None
 
 
 def _overall_text(ctx: Context, patient: Patient, step: Step | None) -> str:
+    if step is not None and step.key == CLOSER_WATCH_KEY:
+        return _pt(
+            ctx,
+            patient.language,
+            "You told us about a problem after your treatment, so we are checking in again. How "
+            "is the treated area now?",
+        )
     if step is not None:
         return step_text(ctx.i18n, step, patient.language, ctx.clinic.default_language)
     return _pt(

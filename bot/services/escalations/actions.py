@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import escalation_queries, queries
 from bot.db.models import Escalation, EscalationOutcome, EscalationStatus, StaffMember
+from bot.domain.protocol import CLOSER_WATCH_KEY
 from bot.services.context import Context
 from bot.services.escalations.wording import (
     _st,
@@ -133,6 +134,11 @@ async def resolve(
         if escalation.acknowledged_at is None:
             escalation.acknowledged_at, escalation.acknowledged_by = now, member.id
         await escalation_queries.cancel_pending(db, escalation.id, CHASER_KINDS, "acknowledged")
+        if outcome == EscalationOutcome.NO_ACTION:
+            # staff found nothing to do: the closer watch the report asked for is not needed
+            await escalation_queries.cancel_patient_checkins(
+                db, escalation.patient_id, f"{CLOSER_WATCH_KEY}:", "resolved: no action needed"
+            )
         queries.add_audit(
             db,
             now,
