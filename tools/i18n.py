@@ -1,11 +1,13 @@
 """Catalog upkeep: extract the template, update every language, fill English, check completeness.
 
 python tools/i18n.py update   # pybabel extract + update; English msgstr = msgid
+python tools/i18n.py fill F.json …  # translations {"msgid": {"fr": "…"}} into the catalogs
 python tools/i18n.py check    # every shipped catalog complete, placeholders intact
 """
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -92,9 +94,36 @@ def check() -> int:
     return 1 if problems else 0
 
 
+def fill(paths: list[str]) -> None:
+    """Translations handed over as JSON files, `{"msgid": {"fr": "...", ...}}`, written into
+    the catalogs (after `update` has added the msgids). A msgid the template does not have is
+    reported, not added: it is either mistyped or no longer in the code."""
+    given: dict[str, dict[str, str]] = {}
+    for path in paths:
+        with open(path, encoding="utf-8") as fh:
+            for msgid, strings in json.load(fh).items():
+                given.setdefault(msgid, {}).update(strings)
+    for po in sorted(LOCALES.glob("*/LC_MESSAGES/messages.po")):
+        lang = po.parent.parent.name
+        with po.open("rb") as fh:
+            catalog = read_po(fh, locale=lang)
+        for msgid, strings in given.items():
+            message = catalog.get(msgid)
+            if message is None:
+                print(f"{lang}: not in the catalog, skipped: {msgid[:60]!r}")
+            elif lang in strings:
+                message.string = strings[lang]
+                message.flags.discard("fuzzy")
+        with po.open("wb") as fh:
+            write_po(fh, catalog, width=100 if lang == "en" else 76)
+
+
 if __name__ == "__main__":
     command = sys.argv[1] if len(sys.argv) > 1 else "check"
     if command == "update":
         update()
+        sys.exit(check())
+    if command == "fill":
+        fill(sys.argv[2:])
         sys.exit(check())
     sys.exit(check())
