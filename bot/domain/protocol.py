@@ -50,7 +50,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final, TypeVar
 
-from bot.domain.triage import FLAGS, SYMPTOMS, Level, Severity, TriageRules
+from bot.domain.triage import (
+    FLAGS,
+    LEGACY_FLAGS,
+    RULE_MESSAGES,
+    SYMPTOMS,
+    Level,
+    Severity,
+    SymptomRule,
+    TriageRules,
+)
 
 # Telegram refuses messages over 4096 characters; translations usually run longer than the
 # English, so the English text keeps that much headroom.
@@ -64,6 +73,7 @@ _TIME_RANGE = re.compile(r"(\d{2}:\d{2})-(\d{2}:\d{2})")
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 
 _T = TypeVar("_T")
+_D = TypeVar("_D", dt.timedelta, None)
 
 _DURATION_EXAMPLE: Final = "a duration like -3d, 2h or 1d12h"
 
@@ -264,11 +274,17 @@ _PROTOCOL_FIELDS: Final = (
 )
 _TRIAGE_FIELDS: Final = (
     "worsening_levels",
+    "worsening_after",
     "severe",
     "urgent_when_severe",
+    "urgent_when_rising",
+    "urgent_when_rising_after",
+    "nothing_expected_from",
     "usual_course",
+    "rule",
     "flags",
 )
+_RULE_FIELDS: Final = ("reason", "level", "symptoms", "after", "within")
 
 
 def parse_protocol(text: str, source: str) -> Protocol:
@@ -454,9 +470,9 @@ def _parse_triage(protocol: "_Table") -> TriageRules:
     table.refuse_unknown(_TRIAGE_FIELDS)
     usual_course = _parse_usual_course(table.table("usual_course"))
     flag_levels = _parse_flag_levels(table.table("flags"))
-    # the three numbers may be left out: TriageRules holds their defaults
-    rules = TriageRules(usual_course, flag_levels)
-    worsening_levels = rules.worsening_levels
+    # every other field may be left out: TriageRules holds its defaults
+    defaults = TriageRules({}, flag_levels)
+    worsening_levels = defaults.worsening_levels
     if "worsening_levels" in table.values:
         worsening_levels = table.integer("worsening_levels")
         # five levels on the scale, so no change is bigger than four
@@ -464,15 +480,85 @@ def _parse_triage(protocol: "_Table") -> TriageRules:
             raise table.error(
                 "worsening_levels", f"must be between 1 and 4, got {worsening_levels}"
             )
-    severe = rules.severe
+    severe = defaults.severe
     if "severe" in table.values:
         severe = table.choice("severe", Severity.parse, "a severity like severe")
         if severe == Severity.NONE:
             raise table.error("severe", "must be mild or above; at none every answer is unusual")
-    urgent_when_severe = rules.urgent_when_severe
+    urgent_when_severe = defaults.urgent_when_severe
     if "urgent_when_severe" in table.values:
         urgent_when_severe = frozenset(table.names("urgent_when_severe", SYMPTOMS, "symptom"))
-    return TriageRules(usual_course, flag_levels, worsening_levels, severe, urgent_when_severe)
+    urgent_when_rising = defaults.urgent_when_rising
+    if "urgent_when_rising" in table.values:
+        urgent_when_rising = frozenset(table.names("urgent_when_rising", SYMPTOMS, "symptom"))
+    worsening_after = table.optional_duration(
+        "worsening_after", defaults.worsening_after, zero_allowed=True
+    )
+    urgent_when_rising_after = table.optional_duration(
+        "urgent_when_rising_after", defaults.urgent_when_rising_after, zero_allowed=True
+    )
+    nothing_expected_from = table.optional_duration(
+        "nothing_expected_from", defaults.nothing_expected_from, zero_allowed=False
+    )
+    for symptom, course in usual_course.items():
+        if course >= nothing_expected_from:
+            raise table.error(
+                "nothing_expected_from",
+                f"must come after every usual course, but {symptom} lasts "
+                f"{format_duration(course)!r}; nothing is expected from this time on",
+            )
+    symptom_rules = defaults.symptom_rules
+    if "rule" in table.values:
+        symptom_rules = _parse_symptom_rules(table)
+    return TriageRules(
+        usual_course,
+        flag_levels,
+        worsening_levels,
+        severe,
+        urgent_when_severe,
+        worsening_after,
+        urgent_when_rising,
+        urgent_when_rising_after,
+        nothing_expected_from,
+        symptom_rules,
+    )
+
+
+def _parse_symptom_rules(triage: "_Table") -> tuple[SymptomRule, ...]:
+    """`[[triage.rule]]`: symptoms reported together within a time range, and their level."""
+    raw = triage.values["rule"]
+    if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
+        raise triage.error("rule", f"expected [[triage.rule]] tables, got {_describe(raw)}")
+    rules: list[SymptomRule] = []
+    for number, item in enumerate(raw, start=1):
+        table = _Table(item, triage.source, triage.step, f"{triage.prefix}rule[{number}].")
+        table.refuse_unknown(_RULE_FIELDS)
+        reason = table.string("reason", "a reason name")
+        if reason not in RULE_MESSAGES:
+            known = ", ".join(RULE_MESSAGES)
+            raise table.error("reason", f"{reason!r} is not a rule reason; known: {known}")
+        level = table.choice("level", Level.parse, "a level like urgent")
+        if level == Level.EXPECTED:
+            raise table.error("level", "a rule must be unusual, urgent or emergency")
+        symptoms = table.table("symptoms")
+        symptoms.refuse_unknown(SYMPTOMS, what="symptom")
+        if not symptoms.values:
+            raise table.error("symptoms", "name at least one symptom and its least severity")
+        least: dict[str, Severity] = {}
+        for symptom in symptoms.values:
+            least[symptom] = symptoms.choice(symptom, Severity.parse, "a severity like mild")
+            if least[symptom] == Severity.NONE:
+                raise symptoms.error(symptom, "must be mild or above; none is always reported")
+        after = table.optional_duration("after", None, zero_allowed=True)
+        within = table.optional_duration("within", None, zero_allowed=False)
+        if after is not None and within is not None and within <= after:
+            raise table.error(
+                "within",
+                f"must be longer than after ({format_duration(after)!r}), "
+                f"got {format_duration(within)!r}",
+            )
+        rules.append(SymptomRule(reason, level, least, after, within))
+    return tuple(rules)
 
 
 def _parse_usual_course(table: "_Table") -> dict[str, dt.timedelta]:
@@ -490,6 +576,14 @@ def _parse_usual_course(table: "_Table") -> dict[str, dt.timedelta]:
 
 
 def _parse_flag_levels(table: "_Table") -> dict[str, Level]:
+    for legacy, parts in LEGACY_FLAGS.items():
+        if legacy in table.values:
+            raise table.error(
+                legacy,
+                "this red flag was split; give "
+                + " and ".join(repr(part) for part in parts)
+                + " their own levels instead (docs/clinical.md#red-flag-levels)",
+            )
     table.refuse_unknown(FLAGS, what="red flag")
     levels: dict[str, Level] = {}
     for flag in FLAGS:
@@ -584,6 +678,18 @@ class _Table:
                 "with single hyphens between words (like eye-area)",
             )
         return value
+
+    def optional_duration(
+        self, field: str, default: _D, *, zero_allowed: bool
+    ) -> dt.timedelta | _D:
+        if field not in self.values:
+            return default
+        duration = self.duration(field)
+        shown = format_duration(duration)
+        if duration < dt.timedelta(0) or (duration == dt.timedelta(0) and not zero_allowed):
+            least = "zero or more" if zero_allowed else "longer than zero"
+            raise self.error(field, f"must be {least}, got {shown!r}")
+        return duration
 
     def duration(self, field: str) -> dt.timedelta:
         value = self.string(field, _DURATION_EXAMPLE)

@@ -14,10 +14,14 @@ SYMPTOM_LABELS = {
     "swelling": N_("Swelling"),
     "bruising": N_("Bruising"),
     "itching": N_("Itching"),
-    "burning": N_("Burning"),
+    # warmth is one of the signs of infection staff watch for (docs/clinical.md#triage-rules)
+    "burning": N_("Warmth or burning"),
     "pain": N_("Pain or tenderness"),
     "bumps": N_("Small bumps"),
     "darkening": N_("Darker skin"),
+    # late complications (docs/clinical.md#late-complications)
+    "lump": N_("A lump or hard knot"),
+    "sore": N_("A sore that leaks or won't heal"),
     "other": N_("Something else"),
 }
 SEVERITY_LABELS = {
@@ -27,24 +31,29 @@ SEVERITY_LABELS = {
     Severity.SEVERE: N_("Severe"),
     Severity.VERY_SEVERE: N_("Very severe"),
 }
-# Short button labels; the question lists each in full.
+# Short button labels, in the order of FLAGS; the question lists each in full. "allergy" is the
+# flag that was split into "faint" and "hives": reports stored before still name it.
 FLAG_LABELS = {
     "breathing": N_("Breathing or swallowing"),
-    "allergy": N_("Hives or feeling faint"),
+    "faint": N_("Feeling faint or fainting"),
     "vision": N_("Change in vision"),
+    "hives": N_("Hives or a spreading rash"),
     "fever": N_("Fever or chills"),
     "pus": N_("Pus or discharge"),
     "spreading": N_("Getting worse or spreading"),
     "skin_colour": N_("Pale, dark or blistered skin"),
+    "allergy": N_("Hives or feeling faint"),
 }
 FLAG_DESCRIPTIONS = {
     "breathing": N_("trouble breathing or swallowing, or swelling of the lips, tongue or throat"),
-    "allergy": N_("hives (an itchy rash) over the body, or feeling faint"),
+    "faint": N_("feeling faint, or fainting"),
     "vision": N_("any change in your vision"),
+    "hives": N_("hives or an itchy rash spreading beyond the treated area"),
     "fever": N_("fever or chills"),
     "pus": N_("pus or discharge from the treated area"),
     "spreading": N_("redness, warmth or pain that keeps increasing, or red streaks spreading"),
     "skin_colour": N_("skin that looks pale, grey or dark, blisters, or open sores"),
+    "allergy": N_("hives (an itchy rash) over the body, or feeling faint"),
 }
 # Self-care for what is expected; the clinic's protocol owns the timing, this the words.
 ADVICE = {

@@ -203,7 +203,8 @@ def test_triage_can_be_tried_without_telegram(
         "--treatment",
         "face",
         "--hours-since",
-        "30",
+        # after the 48-hour peak, when a rise counts as worse (docs/clinical.md#triage-rules)
+        "50",
         "--symptom",
         "swelling=severe",
         "--symptom",

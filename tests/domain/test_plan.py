@@ -582,6 +582,10 @@ def test_a_check_in_is_planned_on_the_evening_of_its_day() -> None:
         ("checkin-day1", _wall(2025, 6, 11, 18)),
         ("checkin-day3", _wall(2025, 6, 13, 18)),
         ("checkin-day7", _wall(2025, 6, 17, 18)),
+        # late complications (docs/clinical.md#late-complications)
+        ("checkin-day14", _wall(2025, 6, 24, 18)),
+        ("checkin-day21", _wall(2025, 7, 1, 18)),
+        ("checkin-day42", _wall(2025, 7, 22, 18)),
     ]
     assert all(m.status is PlanStatus.PENDING for m in checkins)
     assert checkins[0].useful_until == resolve_wall_time(_wall(2025, 6, 12, 18), PARIS)

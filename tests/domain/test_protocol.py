@@ -20,7 +20,7 @@ from bot.domain.protocol import (
     parse_protocol,
     parse_window,
 )
-from bot.domain.triage import Level, Severity
+from bot.domain.triage import DEFAULT_SYMPTOM_RULES, Level, Severity, SymptomRule
 
 SHIPPED = sorted((Path(bot.__file__).parent / "protocols").glob("*.toml"))
 SHIPPED_TREATMENTS = {"face", "eye-area", "scalp", "body"}
@@ -37,14 +37,16 @@ COMMON_STEPS = {
     "next-session": StepKind.REMINDER,
 }
 
-# The evenings (day 0 is the session day) of each treatment's check-ins: bruising lasts longer
-# around the eyes, swelling longer on the body.
+# The evenings (day 0 is the session day) of each treatment's check-ins: swelling lasts longer
+# on the body; late complications are watched on days 14, 21 and 42, and 84 after body work
+# (docs/clinical.md#late-complications).
 CHECKIN_DAYS = {
-    "face": [1, 3, 7],
-    "scalp": [1, 3, 7],
-    "eye-area": [1, 3, 7, 14],
-    "body": [1, 3, 5, 7],
+    "face": [1, 3, 7, 14, 21, 42],
+    "scalp": [1, 3, 7, 14, 21, 42],
+    "eye-area": [1, 3, 7, 14, 21, 42],
+    "body": [1, 3, 5, 7, 14, 21, 42, 84],
 }
+LATE_DAYS = {14, 21, 42, 84}
 
 
 def _shipped(path: Path) -> Protocol:
@@ -91,8 +93,9 @@ bruising = "14d"
 """
 FLAG_LEVELS = """\
 breathing = "emergency"
-allergy = "emergency"
+faint = "emergency"
 vision = "emergency"
+hives = "urgent"
 fever = "urgent"
 pus = "urgent"
 spreading = "urgent"
@@ -155,17 +158,43 @@ def test_shipped_check_ins_are_on_the_evenings_of_their_days(path: Path) -> None
         assert step.respond_within == dt.timedelta(hours=12 if day == 1 else 24)
 
 
-def test_every_shipped_check_in_asks_the_same_question() -> None:
-    texts = {
-        step.text
-        for protocol in map(_shipped, SHIPPED)
-        for step in protocol.steps
-        if step.kind is StepKind.CHECKIN
-    }
+def test_every_shipped_check_in_asks_one_of_two_questions() -> None:
+    # the early ones ask how the skin is doing; the late ones name the late complications
+    texts: dict[bool, set[str]] = {True: set(), False: set()}
+    for protocol in map(_shipped, SHIPPED):
+        for step in protocol.steps:
+            if step.kind is StepKind.CHECKIN:
+                texts[step.offset.days in LATE_DAYS].add(step.text)
 
-    (question,) = texts
-    assert "since your treatment" in question
-    assert question.endswith(".") or question.endswith("?")
+    (early,) = texts[False]
+    (late,) = texts[True]
+    assert "since your treatment" in early
+    for words in ("lump", "sore that leaks", "darker patch"):
+        assert words in late
+    for question in (early, late):
+        assert question.endswith(".") or question.endswith("?")
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[path.name for path in SHIPPED])
+def test_shipped_late_check_ins_cover_twelve_weeks_on_the_body_six_elsewhere(path: Path) -> None:
+    protocol = _shipped(path)
+    late = [s.offset for s in protocol.steps if s.kind is StepKind.CHECKIN and s.offset.days >= 14]
+    expected = [14, 21, 42] + ([84] if protocol.treatment == "body" else [])
+
+    assert late == [dt.timedelta(days=day) for day in expected]
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[path.name for path in SHIPPED])
+def test_shipped_first_message_names_the_emergency_and_the_clinic_signs(path: Path) -> None:
+    text = _shipped(path).step("right-after").text
+    emergency, clinic = text.split("call the emergency number now")[1].split("call the clinic now")
+
+    for words in ("breathing or swallowing", "lips, tongue or throat", "faint", "vision"):
+        assert words in emergency
+    for words in ("pain far stronger than expected", "pale, grey or dark", "blisters", "fever"):
+        assert words in clinic
+    # the number itself is in the settings, not in a protocol file
+    assert not re.search(r"\b(112|911|999)\b", text)
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=[path.name for path in SHIPPED])
@@ -179,10 +208,12 @@ def test_every_shipped_protocol_has_the_triage_rules_of_clinical_md(path: Path) 
     rules = _shipped(path).triage
 
     assert rules is not None
+    # docs/clinical.md#red-flag-levels: the allergy flag split into faint and hives
     assert rules.flag_levels == {
         "breathing": Level.EMERGENCY,
-        "allergy": Level.EMERGENCY,
+        "faint": Level.EMERGENCY,
         "vision": Level.EMERGENCY,
+        "hives": Level.URGENT,
         "fever": Level.URGENT,
         "pus": Level.URGENT,
         "spreading": Level.URGENT,
@@ -195,8 +226,12 @@ def test_every_shipped_protocol_has_the_triage_rules_of_clinical_md(path: Path) 
     # bruising after 14 days at the latest
     assert rules.usual_course["redness"] == dt.timedelta(days=3)
     assert rules.usual_course["bruising"] >= dt.timedelta(days=14)
-    assert "darkening" not in rules.usual_course
-    assert "other" not in rules.usual_course
+    for symptom in ("darkening", "lump", "sore", "other"):
+        assert symptom not in rules.usual_course
+    assert rules.worsening_after == rules.urgent_when_rising_after == dt.timedelta(hours=48)
+    assert rules.urgent_when_rising == {"redness", "burning", "pain"}
+    assert rules.nothing_expected_from == dt.timedelta(days=28)
+    assert rules.symptom_rules == DEFAULT_SYMPTOM_RULES
 
 
 def test_swelling_lasts_longer_on_the_body_and_bruising_around_the_eyes() -> None:
@@ -207,6 +242,26 @@ def test_swelling_lasts_longer_on_the_body_and_bruising_around_the_eyes() -> Non
     assert courses["face"]["bruising"] == dt.timedelta(days=14)
     assert courses["eye-area"]["bruising"] > courses["face"]["bruising"]
     assert courses["scalp"] == courses["face"]
+
+
+def test_the_usual_courses_of_the_clinical_review() -> None:
+    courses = {p.treatment: p.triage.usual_course for p in map(_shipped, SHIPPED) if p.triage}
+    days = {
+        treatment: {symptom: course.days for symptom, course in course_map.items()}
+        for treatment, course_map in courses.items()
+    }
+
+    # docs/clinical.md#usual-course-per-treatment
+    assert days["body"] == {
+        "redness": 3,
+        "swelling": 10,
+        "bruising": 14,
+        "bumps": 21,
+        "itching": 3,
+        "burning": 3,
+        "pain": 7,
+    }
+    assert days["eye-area"]["bruising"] == 21
 
 
 def test_all_four_treatments_are_shipped() -> None:
@@ -336,6 +391,76 @@ def test_the_error_names_file_step_and_field_in_one_line() -> None:
         "face.toml: step 'sun-morning': field 'offset': "
         "'3x' is not a duration like -3d, 2h or 1d12h"
     )
+
+
+def _rule(**changes: str | None) -> str:
+    """One [[triage.rule]] (a lump after a week), with fields replaced or removed (None)."""
+    fields: dict[str, str | None] = {
+        "reason": '"mycobacteria"',
+        "level": '"unusual"',
+        "symptoms": '{ lump = "mild" }',
+        "after": '"7d"',
+    }
+    fields.update(changes)
+    body = "".join(f"{name} = {value}\n" for name, value in fields.items() if value is not None)
+    return "\n[[triage.rule]]\n" + body
+
+
+def test_a_file_without_symptom_rules_gets_the_shipped_ones() -> None:
+    rules = parse_protocol(_checkin_file(), "face.toml").triage
+
+    assert rules is not None
+    assert rules.symptom_rules == DEFAULT_SYMPTOM_RULES
+    assert rules.worsening_after == dt.timedelta(hours=48)
+    assert rules.nothing_expected_from == dt.timedelta(days=28)
+
+
+def test_a_clinic_writes_its_own_symptom_rules_and_times() -> None:
+    fields = TRIAGE_FIELDS + (
+        'worsening_after = "1d"\n'
+        'urgent_when_rising = ["pain"]\n'
+        'urgent_when_rising_after = "3d"\n'
+        'nothing_expected_from = "21d"\n'
+    )
+    text = _checkin_file(
+        _triage(fields)
+        + _rule(symptoms='{ lump = "moderate", pain = "mild" }', level='"urgent"')
+        + _rule(
+            reason='"angioedema"', after=None, within='"12h"', symptoms='{ swelling = "severe" }'
+        )
+    )
+
+    rules = parse_protocol(text, "face.toml").triage
+
+    assert rules is not None
+    assert rules.worsening_after == dt.timedelta(days=1)
+    assert rules.urgent_when_rising == {"pain"}
+    assert rules.urgent_when_rising_after == dt.timedelta(days=3)
+    assert rules.nothing_expected_from == dt.timedelta(days=21)
+    assert rules.symptom_rules == (
+        SymptomRule(
+            "mycobacteria",
+            Level.URGENT,
+            {"lump": Severity.MODERATE, "pain": Severity.MILD},
+            after=dt.timedelta(days=7),
+        ),
+        SymptomRule(
+            "angioedema",
+            Level.UNUSUAL,
+            {"swelling": Severity.SEVERE},
+            within=dt.timedelta(hours=12),
+        ),
+    )
+    assert rules.symptom_rules[0].symptom == "lump"
+
+
+def test_no_symptom_is_urgent_when_rising_if_the_list_is_empty() -> None:
+    rules = parse_protocol(
+        _checkin_file(_triage(fields="urgent_when_rising = []\n")), "face.toml"
+    ).triage
+
+    assert rules is not None
+    assert rules.urgent_when_rising == frozenset()
 
 
 CLOSER_WATCH = """
@@ -853,6 +978,190 @@ MISTAKES = [
         None,
         "triage.flags.pus",
         "must be unusual, urgent or emergency",
+    ),
+    (
+        "the old allergy flag",
+        _checkin_file(_triage(flags=FLAG_LEVELS + 'allergy = "emergency"\n')),
+        None,
+        "triage.flags.allergy",
+        "this red flag was split; give 'faint' and 'hives' their own levels instead",
+    ),
+    (
+        "hives left out",
+        _checkin_file(_triage(flags=FLAG_LEVELS.replace('hives = "urgent"\n', ""))),
+        None,
+        "triage.flags.hives",
+        "missing",
+    ),
+    # --- worsening, rising, and the end of what is expected
+    (
+        "worsening_after negative",
+        _checkin_file(_triage('worsening_after = "-1d"\n')),
+        None,
+        "triage.worsening_after",
+        "must be zero or more, got '-1d'",
+    ),
+    (
+        "worsening_after a number",
+        _checkin_file(_triage("worsening_after = 48\n")),
+        None,
+        "triage.worsening_after",
+        "got an integer (48)",
+    ),
+    (
+        "urgent_when_rising unknown symptom",
+        _checkin_file(_triage('urgent_when_rising = ["redness", "warmth"]\n')),
+        None,
+        "triage.urgent_when_rising",
+        "'warmth' is not a symptom",
+    ),
+    (
+        "urgent_when_rising not an array",
+        _checkin_file(_triage('urgent_when_rising = "pain"\n')),
+        None,
+        "triage.urgent_when_rising",
+        "expected an array of symptom names",
+    ),
+    (
+        "urgent_when_rising_after malformed",
+        _checkin_file(_triage('urgent_when_rising_after = "day 2"\n')),
+        None,
+        "triage.urgent_when_rising_after",
+        "not a duration",
+    ),
+    (
+        "urgent_when_rising_after negative",
+        _checkin_file(_triage('urgent_when_rising_after = "-2d"\n')),
+        None,
+        "triage.urgent_when_rising_after",
+        "zero or more",
+    ),
+    (
+        "nothing_expected_from zero",
+        _checkin_file(_triage('nothing_expected_from = "0d"\n')),
+        None,
+        "triage.nothing_expected_from",
+        "must be longer than zero, got '0m'",
+    ),
+    (
+        "nothing_expected_from inside a usual course",
+        _checkin_file(_triage('nothing_expected_from = "14d"\n')),
+        None,
+        "triage.nothing_expected_from",
+        "must come after every usual course, but bruising lasts '14d'",
+    ),
+    (
+        "nothing_expected_from misspelt",
+        _checkin_file(_triage('nothing_expected_after = "28d"\n')),
+        None,
+        "triage.nothing_expected_after",
+        "did you mean 'nothing_expected_from'?",
+    ),
+    # --- [[triage.rule]]
+    (
+        "rule not a table",
+        _checkin_file(_triage('rule = "angioedema"\n')),
+        None,
+        "triage.rule",
+        "expected [[triage.rule]] tables, got a string",
+    ),
+    (
+        "rule with an unknown reason",
+        _checkin_file(_triage() + _rule(reason='"infection"')),
+        None,
+        "triage.rule[1].reason",
+        "'infection' is not a rule reason; known: darkening, other, angioedema",
+    ),
+    (
+        "rule without a reason",
+        _checkin_file(_triage() + _rule(reason=None)),
+        None,
+        "triage.rule[1].reason",
+        "missing",
+    ),
+    (
+        "rule at expected",
+        _checkin_file(_triage() + _rule(level='"expected"')),
+        None,
+        "triage.rule[1].level",
+        "must be unusual, urgent or emergency",
+    ),
+    (
+        "rule with an unknown level",
+        _checkin_file(_triage() + _rule(level='"soon"')),
+        None,
+        "triage.rule[1].level",
+        "'soon' is not a level",
+    ),
+    (
+        "rule without symptoms",
+        _checkin_file(_triage() + _rule(symptoms=None)),
+        None,
+        "triage.rule[1].symptoms",
+        "missing",
+    ),
+    (
+        "rule with no symptom named",
+        _checkin_file(_triage() + _rule(symptoms="{}")),
+        None,
+        "triage.rule[1].symptoms",
+        "name at least one symptom",
+    ),
+    (
+        "rule symptoms as a list",
+        _checkin_file(_triage() + _rule(symptoms='["lump"]')),
+        None,
+        "triage.rule[1].symptoms",
+        "expected a table",
+    ),
+    (
+        "rule with an unknown symptom",
+        _checkin_file(_triage() + _rule(symptoms='{ lumps = "mild" }')),
+        None,
+        "triage.rule[1].symptoms.lumps",
+        "unknown symptom; did you mean 'lump'?",
+    ),
+    (
+        "rule with an unknown severity",
+        _checkin_file(_triage() + _rule(symptoms='{ lump = "any" }')),
+        None,
+        "triage.rule[1].symptoms.lump",
+        "'any' is not a severity",
+    ),
+    (
+        "rule at severity none",
+        _checkin_file(_triage() + _rule(symptoms='{ lump = "none" }')),
+        None,
+        "triage.rule[1].symptoms.lump",
+        "must be mild or above",
+    ),
+    (
+        "rule within zero",
+        _checkin_file(_triage() + _rule(within='"0h"')),
+        None,
+        "triage.rule[1].within",
+        "must be longer than zero",
+    ),
+    (
+        "rule after negative",
+        _checkin_file(_triage() + _rule(after='"-1d"')),
+        None,
+        "triage.rule[1].after",
+        "must be zero or more",
+    ),
+    (
+        "rule within before after",
+        _checkin_file(_triage() + _rule(after='"7d"', within='"7d"')),
+        None,
+        "triage.rule[1].within",
+        "must be longer than after ('7d'), got '7d'",
+    ),
+    (
+        "second rule misspelt",
+        _checkin_file(_triage() + _rule() + _rule(whithin='"6h"')),
+        None,
+        "triage.rule[2].whithin",
+        "did you mean 'within'?",
     ),
     (
         "flags not a table",

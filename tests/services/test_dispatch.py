@@ -56,7 +56,7 @@ async def test_every_step_is_sent_once_in_order(ctx: Context, clock: FrozenClock
     patient = await active_patient(ctx, USER)
     plan = await with_session(ctx, patient, T0 + dt.timedelta(days=4))
     sender = FakeSender()
-    await run_until(ctx, dispatcher(ctx, sender), clock, T0 + dt.timedelta(days=30))
+    await run_until(ctx, dispatcher(ctx, sender), clock, T0 + dt.timedelta(days=50))
     assert len(sender.sent) == len(plan.messages) == FACE_STEPS
     protocol = ctx.protocols["face"]
     expected = [
@@ -81,7 +81,7 @@ async def test_restart_mid_plan_loses_nothing_and_sends_nothing_twice(
     second = FakeSender()
     d2 = dispatcher(ctx2, second)
     assert await d2.recover() == 0
-    await run_until(ctx2, d2, clock, T0 + dt.timedelta(days=30))
+    await run_until(ctx2, d2, clock, T0 + dt.timedelta(days=50))
     await engine.dispose()  # type: ignore[attr-defined]
     steps = [r.step_key for r in await rows(ctx, patient.id) if r.status == MessageStatus.SENT]
     assert len(first.sent) + len(second.sent) == len(steps) == FACE_STEPS
@@ -121,7 +121,7 @@ async def test_two_workers_never_send_the_same_message(
     for i in range(40):
         patient = await active_patient(ctx, 7000 + i, name=f"P{i}")
         await with_session(ctx, patient, T0 + dt.timedelta(days=4))
-    clock.set(T0 + dt.timedelta(days=30))  # everything due; most expired, the long ones not
+    clock.set(T0 + dt.timedelta(days=50))  # everything due; most expired, the long ones not
     async with ctx.db.begin() as db:
         for msg in (await db.execute(ScheduledMessage.__table__.select())).all():
             row = await db.get(ScheduledMessage, msg.id)
