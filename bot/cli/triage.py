@@ -8,7 +8,7 @@ import click
 
 from bot.cli.output import JSON_FLAG, echo_json
 from bot.cli.runner import Invocation, pass_invocation, protocol_named
-from bot.domain.triage import FLAGS, SYMPTOMS, Severity, assess
+from bot.domain.triage import FLAGS, LEGACY_FLAGS, SYMPTOMS, Severity, assess
 from bot.domain.triage import Report as TriageReport
 from bot.errors import BadInput
 
@@ -33,9 +33,18 @@ def parse_pairs(values: Sequence[str], what: str) -> dict[str, Severity]:
 @click.command("triage")
 @click.option("--treatment", required=True, help="Protocol whose rules to use: face, body …")
 @click.option("--hours-since", type=float, required=True, help="Hours since the session started.")
-@click.option("--symptom", "symptoms", multiple=True, help="NAME=SEVERITY, e.g. swelling=severe")
-@click.option("--flag", "flags", multiple=True, help="A red flag, e.g. fever")
-@click.option("--previous", multiple=True, help="NAME=SEVERITY at the last check-in")
+@click.option(
+    "--symptom",
+    "symptoms",
+    multiple=True,
+    help=f"NAME=SEVERITY, e.g. swelling=severe; names: {', '.join(SYMPTOMS)}",
+)
+@click.option("--flag", "flags", multiple=True, help=f"A red flag: {', '.join(FLAGS)}")
+@click.option(
+    "--previous",
+    multiple=True,
+    help="NAME=SEVERITY at the previous report of the session or course (for rises)",
+)
 @JSON_FLAG
 @pass_invocation
 def triage_command(
@@ -53,7 +62,12 @@ def triage_command(
         raise BadInput(f"the {treatment} protocol has no [triage] rules")
     unknown = [f for f in flags if f not in FLAGS]
     if unknown:
-        raise BadInput(f"unknown flag {unknown[0]!r} (known: {', '.join(FLAGS)})")
+        name = unknown[0]
+        if name in LEGACY_FLAGS:
+            # only reports stored before the split still hold it
+            split = " and ".join(LEGACY_FLAGS[name])
+            raise BadInput(f"the {name!r} flag was split into {split}; give one of those")
+        raise BadInput(f"unknown flag {name!r} (known: {', '.join(FLAGS)})")
     if hours_since < 0:
         raise BadInput("--hours-since cannot be negative")
     report = TriageReport(symptoms=parse_pairs(symptoms, "--symptom"), flags=frozenset(flags))
