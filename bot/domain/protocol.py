@@ -19,8 +19,9 @@ A protocol file describes the aftercare plan for one treatment kind:
                                        # answer before one reminder; as long again, staff see it
     skip_when_next_booked = true       # optional, default false: not sent once a later session
                                        # of the same course is booked ("book your next visit")
-    hold_while_alert_open = true       # optional, default false: held while the patient has an
-                                       # open alert ("back to sauna and exercise")
+    hold_while_alert_open = true       # optional, default false: not sent as is while the
+                                       # patient has an open alert ("back to sauna and exercise":
+                                       # the dispatcher says "check with the clinic first")
     [closer_watch]                     # optional: one extra check-in after a report judged
     offset = "12h"                     # unusual or worse; offset and window count from the
     window = "18:00-20:30"             # report's time as a step's count from the session
@@ -220,7 +221,8 @@ class Step:
     # not sent once a later session of the same course is booked (the "book your next visit"
     # reminder: docs/clinical.md#aftercare-plan-steps)
     skip_when_next_booked: bool = False
-    # held while the patient has an open alert (the "back to sauna and exercise" tip)
+    # not sent as is while the patient has an open alert (the "back to sauna and exercise" tip:
+    # the dispatcher sends "check with the clinic first" instead)
     hold_while_alert_open: bool = False
 
 
