@@ -213,7 +213,8 @@ async def test_forged_and_replayed_presses_change_nothing(harness: Harness) -> N
     await h.standin.wait_for(lambda: len(h.standin.callback_answers) > answers)
     assert "already been answered" in h.standin.callback_answers[-1]["text"]
     # forged: a made-up signature, and someone else's press on the patient's question
-    for who, data in ((PATIENT, f"co.g:{checkin.id}:AAAAAAAAAAAAAA"), (STRANGER, all_good)):
+    signed, mac = all_good.rsplit(":", 1)
+    for who, data in ((PATIENT, f"{signed}:{'A' * len(mac)}"), (STRANGER, all_good)):
         h.pause()
         answers = len(h.standin.callback_answers)
         h.standin.press(who, question.message_id, data, chat_id=PATIENT)
