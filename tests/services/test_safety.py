@@ -4,7 +4,6 @@ quiet about everyday messages, and the loader refuses a broken file naming the f
 
 import importlib.resources
 import shutil
-import timeit
 from pathlib import Path
 
 import pytest
@@ -305,18 +304,6 @@ def test_an_empty_or_unknown_language_still_tries_every_language() -> None:
     for language in (None, "de"):
         found = SAFETY.match("des frissons", language)
         assert found is not None and found.language == "fr"
-
-
-def test_a_typical_message_is_judged_well_under_a_millisecond() -> None:
-    text = (
-        "Hello, the redness is a bit better today but I still have some small bumps near my "
-        "eyes. Can I put make-up on tomorrow? Thank you so much for your help!"
-    )
-    SAFETY.match(text, "en")
-    per_message = min(timeit.repeat(lambda: SAFETY.match(text, "en"), number=50, repeat=3)) / 50
-
-    # generous for a busy CI machine; a warm judgement takes a few tens of microseconds
-    assert per_message < 0.001
 
 
 # --- the shipped files -------------------------------------------------------------------------
