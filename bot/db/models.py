@@ -1,4 +1,4 @@
-"""The tables: patients, invites, sessions, the outbox, staff, audit, and the update inbox."""
+"""The tables: patients, invites, courses, sessions, the outbox, staff, audit, the update inbox."""
 
 from __future__ import annotations
 
@@ -174,8 +174,22 @@ class Invite(Base):
     used_at: Mapped[dt.datetime | None]
 
 
+class Course(Base):
+    """Sessions of one patient and treatment that follow each other closely: a newer session
+    supersedes what is left of the plan of the one before (services.planning)."""
+
+    __tablename__ = "course"
+    __table_args__ = (Index("ix_course_patient_treatment", "patient_id", "treatment"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"))
+    treatment: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime]
+
+
 class TreatmentSession(Base):
     __tablename__ = "treatment_session"
+    __table_args__ = (Index("ix_treatment_session_course", "course_id", "starts_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     patient_id: Mapped[int] = mapped_column(
@@ -186,6 +200,17 @@ class TreatmentSession(Base):
     starts_at: Mapped[dt.datetime]
     status: Mapped[SessionStatus] = mapped_column(_enum(SessionStatus))
     created_at: Mapped[dt.datetime]
+    # Every session the bot writes has a course. The column may still be NULL, for two
+    # reasons: SQLite cannot add a NOT NULL column with a foreign key without rebuilding the
+    # table, and a rebuild's DROP TABLE would cascade to the outbox; and rows written by
+    # hand or by older tools stay valid. NULL reads as a course of its own.
+    # No ON DELETE action: SQLite does not report one given on an added column, so the schema
+    # check could not see it; only an empty course is deleted, and a patient's erasure removes
+    # courses and sessions in one statement.
+    course_id: Mapped[int | None] = mapped_column(ForeignKey("course.id"))
+    # its place in the course by start among the planned sessions (1, 2, …); a cancelled
+    # session keeps the number it last had
+    course_number: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
 
     patient: Mapped[Patient] = relationship(back_populates="sessions")
     messages: Mapped[list[ScheduledMessage]] = relationship(back_populates="session")

@@ -22,7 +22,7 @@ from bot.handlers.common import (
     user_id,
 )
 from bot.i18n import N_
-from bot.services import buttons, enrolment, patient_chat
+from bot.services import buttons, courses, enrolment, patient_chat
 from bot.services.context import Context
 from bot.services.enrolment import ConsentOutcome, OpenOutcome
 
@@ -174,9 +174,19 @@ async def schedule(update: Update, context: AppContext) -> None:
             len(found.messages),
         )
     ]
+    # with several sessions in a course, say which one each message is about
+    places = await courses.places(ctx, {r.session_id for r in found.messages if r.session_id})
     for row in found.messages:
         when = ctx.i18n.when(lang, row.due_at, patient.timezone)
         label = ctx.i18n.t(lang, _KIND_LABELS.get(row.kind, N_("Message")))
+        place = places.get(row.session_id) if row.session_id else None
+        if place is not None and place.is_worth_saying:
+            label = ctx.i18n.t(
+                lang,
+                "{message} (session {number} of the course)",
+                message=label,
+                number=place.number,
+            )
         lines.append(f"• {when} — {label}")
     await reply(update, "\n".join(lines))
 

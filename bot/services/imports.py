@@ -1,4 +1,9 @@
-"""CSV import of patients and sessions: every row checked first, then all or nothing."""
+"""CSV import of patients and sessions: every row checked first, then all or nothing.
+
+A new patient's session starts a course of its own, and those rows are written in bulk. A
+session of a patient already known may continue a course (the `course` column names a session
+whose course it joins; otherwise the protocol's rule decides), so those rows are planned one by
+one with their course, in order of start, as `session add` plans them."""
 
 from __future__ import annotations
 
@@ -13,8 +18,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import queries
+from bot.db import course_queries, queries
 from bot.db.models import (
+    Course,
     Patient,
     PatientStatus,
     SessionStatus,
@@ -22,9 +28,10 @@ from bot.db.models import (
 )
 from bot.domain.plan import plan_session
 from bot.errors import BadInput
-from bot.services import outbox
+from bot.services import courses, outbox
 from bot.services.context import Context
 from bot.services.patients import check_timezone
+from bot.services.planning import plan_course
 from bot.services.sessions import parse_local_time
 
 # rows planned and written together: one multi-row insert per table per chunk
@@ -32,7 +39,17 @@ CHUNK = 500
 # Core multi-row inserts on the tables: the ORM's bulk path costs more than the database does
 _PATIENTS = cast(Table, Patient.__table__)
 _SESSIONS = cast(Table, TreatmentSession.__table__)
-COLUMNS = ("patient", "patient_id", "language", "timezone", "treatment", "starts_at", "area")
+_COURSES = cast(Table, Course.__table__)
+COLUMNS = (
+    "patient",
+    "patient_id",
+    "language",
+    "timezone",
+    "treatment",
+    "starts_at",
+    "area",
+    "course",
+)
 REQUIRED = ("treatment", "starts_at")
 
 
@@ -46,6 +63,8 @@ class Row:
     treatment: str
     starts_at: str
     area: str
+    # the id of a session whose course this one joins; -1: not a number
+    course: int | None = None
 
 
 @dataclass(frozen=True)
@@ -71,7 +90,7 @@ def read_rows(text: str) -> list[Row]:
         raise BadInput(
             f"the header needs the columns {', '.join(REQUIRED)} (missing: "
             f"{', '.join(missing)}); optional: patient, patient_id, language, "
-            "timezone, area"
+            "timezone, area, course"
         )
     unknown = [h for h in header if h not in COLUMNS]
     if unknown:
@@ -80,6 +99,7 @@ def read_rows(text: str) -> list[Row]:
     for number, raw in enumerate(reader, start=2):
         value = {k.strip(): (v or "").strip() for k, v in raw.items() if k}
         pid = value.get("patient_id", "")
+        course = value.get("course", "")
         rows.append(
             Row(
                 line=number,
@@ -90,6 +110,7 @@ def read_rows(text: str) -> list[Row]:
                 treatment=value.get("treatment", ""),
                 starts_at=value.get("starts_at", ""),
                 area=value.get("area", ""),
+                course=int(course) if course.isdigit() else (-1 if course else None),
             )
         )
     return rows
@@ -111,37 +132,77 @@ async def import_sessions(
             ]
             if p is not None
         }
+        targets = await course_queries.sessions_by_id(
+            db, {r.course for r in rows if r.course and r.course > 0}
+        )
     for row in rows:
-        problem = _check(ctx, row, existing)
+        problem = _check(ctx, row, existing, targets)
         if problem:
             problems.append(f"line {row.line}: {problem}")
     if problems:
         raise ImportRefused(problems)
     now = ctx.now()
     created = messages = 0
+    new = [r for r in rows if r.patient_id is None]
+    known = [r for r in rows if r.patient_id is not None]
     async with ctx.db.begin() as db:
-        for start in range(0, len(rows), CHUNK):
-            chunk = rows[start : start + CHUNK]
-            created_now, messages_now = await _import_chunk(db, ctx, chunk, existing, now)
+        for start in range(0, len(new), CHUNK):
+            chunk = new[start : start + CHUNK]
+            created_now, messages_now = await _import_chunk(db, ctx, chunk, now)
             created, messages = created + created_now, messages + messages_now
             progress(len(chunk))
+        # in order of start, so that the rule sees each course's sessions as they follow
+        starts = {r.line: _start(r, existing) for r in known}
+        for row in sorted(known, key=lambda r: (starts[r.line], r.line)):
+            messages += await _import_in_course(db, ctx, row, existing, starts[row.line], now)
+            progress(1)
         queries.add_audit(db, now, "cli", "import.sessions", "import", sessions=len(rows))
     ctx.wake()
     return ImportResult(created, len(rows), messages)
 
 
-async def _import_chunk(
+def _start(row: Row, existing: dict[int, Patient]) -> dt.datetime:
+    assert row.patient_id is not None
+    return parse_local_time(row.starts_at, existing[row.patient_id].timezone)
+
+
+async def _import_in_course(
     db: AsyncSession,
     ctx: Context,
-    chunk: list[Row],
+    row: Row,
     existing: dict[int, Patient],
+    start: dt.datetime,
     now: dt.datetime,
+) -> int:
+    """A known patient's session, placed in its course and planned with it (as `session add`);
+    returns how many messages it has."""
+    assert row.patient_id is not None
+    session = TreatmentSession(
+        patient_id=row.patient_id,
+        treatment=row.treatment,
+        area=(row.area or ctx.protocol(row.treatment).title)[:120],
+        starts_at=start,
+        status=SessionStatus.PLANNED,
+        created_at=now,
+    )
+    db.add(session)
+    await db.flush()
+    await courses.assign_course(db, ctx, session, now, join=row.course)
+    assert session.course_id is not None
+    planned = await plan_course(
+        db, ctx, session.course_id, now, subjects={session.id}, patient=existing[row.patient_id]
+    )
+    return len(planned[session.id])
+
+
+async def _import_chunk(
+    db: AsyncSession, ctx: Context, chunk: list[Row], now: dt.datetime
 ) -> tuple[int, int]:
-    """Plans a chunk of rows with three multi-row inserts (patients, sessions, messages): the
-    plan is the same pure function `session add` uses, only the writes are batched."""
+    """Plans a chunk of new patients' rows with four multi-row inserts (patients, courses,
+    sessions, messages): the plan is the same pure function `session add` uses, only the writes
+    are batched."""
     connection = await db.connection()
-    new = [r for r in chunk if r.patient_id is None]
-    new_ids = iter(
+    patient_ids = (
         (
             await connection.execute(
                 insert(_PATIENTS).returning(_PATIENTS.c.id, sort_by_parameter_order=True),
@@ -154,24 +215,33 @@ async def _import_chunk(
                         "status": PatientStatus.INVITED,
                         "created_at": now,
                     }
-                    for r in new
+                    for r in chunk
                 ],
             )
         )
         .scalars()
         .all()
-        if new
-        else []
     )
-    owners: list[tuple[int, str]] = []
-    for row in chunk:
-        if row.patient_id is None:
-            owners.append((next(new_ids), row.timezone or ctx.clinic.timezone))
-        else:
-            owners.append((row.patient_id, existing[row.patient_id].timezone))
+    owners = [
+        (pid, r.timezone or ctx.clinic.timezone) for r, pid in zip(chunk, patient_ids, strict=True)
+    ]
     starts = [
         parse_local_time(r.starts_at, zone) for r, (_pid, zone) in zip(chunk, owners, strict=True)
     ]
+    # a new patient's session: a course of its own
+    course_ids = (
+        (
+            await connection.execute(
+                insert(_COURSES).returning(_COURSES.c.id, sort_by_parameter_order=True),
+                [
+                    {"patient_id": pid, "treatment": r.treatment, "created_at": now}
+                    for r, (pid, _zone) in zip(chunk, owners, strict=True)
+                ],
+            )
+        )
+        .scalars()
+        .all()
+    )
     session_ids = (
         (
             await connection.execute(
@@ -184,8 +254,12 @@ async def _import_chunk(
                         "starts_at": when,
                         "status": SessionStatus.PLANNED,
                         "created_at": now,
+                        "course_id": course_id,
+                        "course_number": 1,
                     }
-                    for r, (pid, _zone), when in zip(chunk, owners, starts, strict=True)
+                    for r, (pid, _zone), when, course_id in zip(
+                        chunk, owners, starts, course_ids, strict=True
+                    )
                 ],
             )
         )
@@ -200,10 +274,12 @@ async def _import_chunk(
         )
     ]
     await outbox.queue_many(connection, planned, now)
-    return len(new), len(planned)
+    return len(chunk), len(planned)
 
 
-def _check(ctx: Context, row: Row, existing: dict[int, Patient]) -> str | None:
+def _check(
+    ctx: Context, row: Row, existing: dict[int, Patient], targets: dict[int, TreatmentSession]
+) -> str | None:
     if row.patient_id == -1:
         return "patient_id must be a number"
     if row.patient_id is not None and row.patient_id not in existing:
@@ -224,4 +300,13 @@ def _check(ctx: Context, row: Row, existing: dict[int, Patient]) -> str | None:
         parse_local_time(row.starts_at, zone or ctx.clinic.timezone)
     except BadInput as err:
         return str(err)
+    if row.course == -1:
+        return "course must be the id of a session (a number), or empty"
+    if row.course is not None:
+        target = targets.get(row.course)
+        if target is None:
+            return f"course: no session with id {row.course}"
+        problem = courses.refusal(target, row.patient_id, row.treatment)
+        if problem:
+            return f"course: {problem}"
     return None

@@ -165,6 +165,11 @@ def replan(row: ScheduledMessage, item: PlannedMessage) -> None:
     row.status, row.last_error = again.status, again.last_error
 
 
+def cancel(row: ScheduledMessage, reason: str) -> None:
+    """An unsent row that is not to be sent after all; the reason shows in `aftercare schedule`."""
+    row.status, row.last_error = MessageStatus.CANCELLED, reason
+
+
 def encode_buttons(buttons: Buttons | None) -> list[object] | None:
     """Buttons as stored in the row's JSON column: rows of [label, callback data]."""
     return [[[label, data] for label, data in row] for row in buttons] if buttons else None
