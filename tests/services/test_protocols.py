@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from bot.domain.protocol import ProtocolError, StepKind
+from bot.domain.triage import DEFAULT_SYMPTOM_RULES
 from bot.services.protocols import SHIPPED_DIR, load_protocol_file, load_protocols
 
 CLINIC_FACE = """\
@@ -177,3 +178,46 @@ def test_a_byte_order_mark_is_accepted(tmp_path: Path) -> None:
     path.write_bytes(CLINIC_FACE.encode("utf-8-sig"))
 
     assert load_protocol_file(path).title == "Our own face protocol"
+
+
+def test_every_shipped_protocol_watches_for_late_complications() -> None:
+    # docs/clinical.md#late-complications: days 14, 21 and 42, and 84 after body work
+    for treatment, protocol in load_protocols().items():
+        late = {
+            step.offset.days
+            for step in protocol.steps
+            if step.kind is StepKind.CHECKIN and step.offset.days >= 14
+        }
+        assert late == ({14, 21, 42, 84} if treatment == "body" else {14, 21, 42}), treatment
+        assert protocol.closer_watch is not None, treatment
+        assert protocol.course_interval.days == (28 if treatment == "body" else 21), treatment
+
+
+def test_a_clinic_file_written_before_the_allergy_split_is_refused_naming_the_new_flags(
+    tmp_path: Path,
+) -> None:
+    shipped = (SHIPPED_DIR / "face.toml").read_text(encoding="utf-8")
+    triage_table = shipped[shipped.index("[triage]") :]
+    older = triage_table.replace('faint = "emergency"', 'allergy = "emergency"')
+    bad = _write(tmp_path, "face.toml", CLINIC_FACE + CLINIC_CHECKIN + "\n" + older)
+
+    with pytest.raises(ProtocolError) as caught:
+        load_protocols(tmp_path)
+
+    assert (caught.value.source, caught.value.field) == (str(bad), "triage.flags.allergy")
+    assert "give 'faint' and 'hives' their own levels" in str(caught.value)
+
+
+def test_a_clinic_file_without_the_new_fields_keeps_working(tmp_path: Path) -> None:
+    # a file written before course_interval, closer_watch and the symptom rules existed
+    shipped = (SHIPPED_DIR / "face.toml").read_text(encoding="utf-8")
+    flags = shipped[shipped.index("[triage.flags]") :]
+    triage_table = '[triage]\n[triage.usual_course]\nredness = "3d"\n' + flags
+    _write(tmp_path, "face.toml", CLINIC_FACE + CLINIC_CHECKIN + "\n" + triage_table)
+
+    protocol = load_protocols(tmp_path)["face"]
+
+    assert protocol.course_interval.days == 21
+    assert protocol.closer_watch is None
+    assert protocol.triage is not None
+    assert protocol.triage.symptom_rules == DEFAULT_SYMPTOM_RULES
