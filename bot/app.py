@@ -41,6 +41,7 @@ from bot.services.buttons import CallbackSigner
 from bot.services.context import ACK_TIMEOUTS, Clinic, Context
 from bot.services.dispatch import Dispatcher
 from bot.services.protocols import load_protocols
+from bot.services.safety import load_safety
 from jobs import dispatch as dispatch_job
 
 log = logging.getLogger(__name__)
@@ -111,13 +112,15 @@ async def open_context(
         raise ConfigError("the database is not up to date: run `aftercare db upgrade` first")
     token = settings.bot_token.get_secret_value() if settings.bot_token else "no-token"
     try:
+        i18n = I18n.shipped(settings.default_language)
         yield Context(
             db=make_sessionmaker(engine),
             clock=clock or ScaledClock(settings.clock_speed),
             protocols=load_protocols(settings.protocols_dir),
-            i18n=I18n.shipped(settings.default_language),
+            i18n=i18n,
             clinic=clinic_from(settings),
             signer=CallbackSigner(token.encode()),
+            safety=load_safety(languages=i18n.languages),
         )
     finally:
         await engine.dispose()

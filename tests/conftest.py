@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
@@ -22,6 +23,7 @@ from bot.i18n import I18n
 from bot.services.buttons import CallbackSigner
 from bot.services.context import Clinic, Context
 from bot.services.protocols import load_protocols
+from bot.services.safety import Safety, load_safety
 
 # python-telegram-bot 22 warns on every RetryAfter unless told to use timedeltas (its v23 default).
 os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -109,8 +111,15 @@ def make_context(settings: Settings, clock: object) -> tuple[Context, object]:
             bot_username="aftercare_test_bot",
         ),
         signer=CallbackSigner(TOKEN.encode()),
+        safety=shipped_safety(),
     )
     return ctx, engine
+
+
+@functools.cache
+def shipped_safety() -> Safety:
+    """Loaded once for the whole run: it is immutable but for a cache of single words."""
+    return load_safety()
 
 
 @pytest.fixture

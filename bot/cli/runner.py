@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot import app
 from bot.config import Settings, load_settings
+from bot.domain.danger import DangerWordsError
 from bot.domain.protocol import Protocol, ProtocolError
 from bot.errors import AftercareError, ConfigError
 from bot.services import protocols as shipped
@@ -77,7 +78,7 @@ def run_safely(command: click.Command, argv: Sequence[str] | None) -> int:
     except ConfigError as err:
         click.echo(f"error: {err}", err=True)
         return 2
-    except (AftercareError, ProtocolError) as err:
+    except (AftercareError, ProtocolError, DangerWordsError) as err:
         click.echo(f"error: {err}", err=True)
         return 1
     except SQLAlchemyError as err:

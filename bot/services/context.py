@@ -17,6 +17,7 @@ from bot.domain.triage import Level
 from bot.i18n import I18n
 from bot.services.buttons import CallbackSigner
 from bot.services.protocols import protocol_named
+from bot.services.safety import Safety
 
 # how long an alert may wait for an acknowledgement before staff are chased (a product choice:
 # docs/clinical.md#staff-acknowledgement-times)
@@ -70,6 +71,8 @@ class Context:
     i18n: I18n
     clinic: Clinic
     signer: CallbackSigner
+    # the danger-words safety net, loaded once (bot/safety/<language>.toml)
+    safety: Safety
     # set by the composition root: wakes the dispatcher when new work may be due now
     wake: Callable[[], None] = field(default=lambda: None)
 

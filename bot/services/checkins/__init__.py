@@ -5,7 +5,9 @@ the report and its triage when the answers are complete, and what the patient is
 - `state`: a check-in row as the domain's answers and triage report;
 - `opening`: the scheduled question, or one the patient starts;
 - `answering`: presses, words and photos, and completing with triage;
-- `timers`: the reminder and the expiry.
+- `timers`: the reminder and the expiry;
+- `closer`: the extra check-in after a worrying report;
+- `words`: danger words in what a patient writes, answered and alerted at once.
 The state machine itself is pure, in `bot.domain.checkin`; the queries in `bot.db.checkin_queries`.
 """
 
@@ -19,6 +21,7 @@ from bot.services.checkins.opening import (
 )
 from bot.services.checkins.timers import next_timer_at, run_timers, unanswered
 from bot.services.checkins.wording import Reply, Screen, advice, question
+from bot.services.checkins.words import report_words
 
 __all__ = [
     "PATIENT_CHECKIN_TTL",
@@ -30,6 +33,7 @@ __all__ = [
     "open_for_step",
     "press",
     "question",
+    "report_words",
     "run_timers",
     "start",
     "step_of",
