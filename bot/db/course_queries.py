@@ -9,7 +9,14 @@ from collections.abc import Collection, Sequence
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import Course, ScheduledMessage, SessionStatus, TreatmentSession
+from bot.db.models import Course, Patient, ScheduledMessage, SessionStatus, TreatmentSession
+
+
+async def lock_patient(db: AsyncSession, patient_id: int) -> None:
+    """Holds the patient's row until the transaction ends, so that two transactions never place
+    or plan the same patient's sessions at once (PostgreSQL; SQLite's BEGIN IMMEDIATE already
+    lets one writer at a time)."""
+    await db.execute(select(Patient.id).where(Patient.id == patient_id).with_for_update())
 
 
 async def planned_sessions(

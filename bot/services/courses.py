@@ -98,6 +98,7 @@ async def assign_course(
     course while another planned session of it is within the interval."""
     if join is not None and new:
         raise BadInput("give --course or --new-course, not both")
+    await course_queries.lock_patient(db, session.patient_id)
     was = session.course_id
     if join is not None:
         course_id = await _course_of_session(db, session, join, now)

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db import course_queries, queries
 from bot.db.models import (
     UNSENT,
+    Course,
     MessageStatus,
     Patient,
     ScheduledMessage,
@@ -59,6 +60,10 @@ async def plan_course(
     re-planned) have every unsent row planned again; the others only the rows the course
     changes: pending ones (superseded, or sent only until the next session), and those it had
     cancelled (back when they are still useful)."""
+    course = await db.get(Course, course_id)
+    if course is None:
+        return {}
+    await course_queries.lock_patient(db, course.patient_id)
     sessions = list(await course_queries.planned_sessions_of_course(db, course_id))
     if not sessions:
         return {}
