@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
+from bot.clock import FrozenClock
 from bot.db.models import Checkin, CheckinStatus, Escalation, MessageKind, Report, ScheduledMessage
 from bot.domain.checkin import CheckinStage
 from bot.domain.triage import SYMPTOMS, Level
@@ -96,9 +97,10 @@ async def test_an_emergency_sign_is_answered_and_alerted_before_any_further_ques
     cid = started.checkin_id
     await checkins.press(ctx, USER, buttons.HasSymptoms(cid))
     step = await checkins.press(ctx, USER, buttons.ToggleFlag(cid, "breathing"))
-    # the question shows the tick, and the next message is the emergency number
-    assert step.edit is not None and len(step.send) == 1
+    # the next message is the emergency number; the questions go on below it
+    assert step.edit is not None and step.edit.buttons is None and len(step.send) == 2
     assert step.send[0].text.startswith("Please call 112 now")
+    assert step.send[1].buttons and step.checkin_id == cid
     async with ctx.db() as db:
         escalation = (await db.execute(select(Escalation))).scalar_one()
         staff = select(ScheduledMessage).where(ScheduledMessage.escalation_id.is_not(None))
@@ -178,3 +180,39 @@ async def test_stop_closes_an_open_checkin(ctx: Context) -> None:
     assert (closed.status, closed.close_reason) == (CheckinStatus.CLOSED, "patient stopped")
     step = await checkins.press(ctx, USER, buttons.AllGood(started.checkin_id))
     assert step.notice == "This check-in is closed."
+
+
+async def test_previous_is_the_last_report_of_the_same_course(
+    ctx: Context, clock: FrozenClock
+) -> None:
+    # docs/clinical.md: "previous" never means an answer about an earlier, finished course
+    patient = await active_patient(ctx, USER)
+    await with_session(ctx, patient, T0 - dt.timedelta(hours=20))
+
+    async def swelling(level: int) -> Report:
+        started = await checkins.start(ctx, USER)
+        assert started is not None and started.checkin_id is not None
+        cid = started.checkin_id
+        for button in (
+            buttons.HasSymptoms(cid),
+            buttons.NoFlags(cid),
+            buttons.ToggleSymptom(cid, "swelling"),
+            buttons.SymptomsDone(cid),
+            buttons.Rate(cid, level),
+            buttons.SkipNote(cid),
+        ):
+            await checkins.press(ctx, USER, button)
+        async with ctx.db() as db:
+            stmt = select(Report).order_by(Report.id.desc()).limit(1)
+            return (await db.execute(stmt)).scalar_one()
+
+    await swelling(0)
+    # two months later, a new course: swelling two levels "worse" than the old course's answer
+    clock.advance(dt.timedelta(days=60))
+    await with_session(ctx, patient, clock.now() - dt.timedelta(hours=20))
+    fresh = await swelling(2)
+    assert [r["code"] for r in fresh.reasons] == [] and fresh.level == Level.EXPECTED
+    # within the same course the comparison holds
+    clock.advance(dt.timedelta(hours=30))
+    worse = await swelling(4)
+    assert "worse" in [r["code"] for r in worse.reasons]

@@ -152,7 +152,14 @@ async def _judge(
     session = await db.get(TreatmentSession, checkin.session_id) if checkin.session_id else None
     if session is None:
         session = await checkin_queries.latest_session(db, patient.id, now)
-    previous_row = await checkin_queries.previous_report(db, patient.id, checkin.id)
+    # "previous" is about the same course, never an earlier, finished one
+    previous_row = (
+        await checkin_queries.previous_report_in_course(
+            db, patient.id, session.course_id, session_id=session.id, checkin_id=checkin.id
+        )
+        if session is not None
+        else await checkin_queries.previous_report(db, patient.id, checkin.id)
+    )
     previous = stored_report(previous_row) if previous_row is not None else None
     hours = (now - session.starts_at).total_seconds() / 3600 if session else 0.0
     assessment = triage.assess(report_of(checkin), previous, max(hours, 0.0), _rules(ctx, session))
