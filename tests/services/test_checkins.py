@@ -216,3 +216,30 @@ async def test_previous_is_the_last_report_of_the_same_course(
     clock.advance(dt.timedelta(hours=30))
     worse = await swelling(4)
     assert "worse" in [r["code"] for r in worse.reasons]
+
+
+async def test_self_care_about_the_usual_course_is_only_given_within_it(ctx: Context) -> None:
+    # docs/clinical.md: at three weeks, bumps are not "settling within a day" any more
+
+    async def advice_for_bumps(user: int, hours: int) -> str:
+        patient = await active_patient(ctx, user, name=f"P{user}")
+        await with_session(ctx, patient, T0 - dt.timedelta(hours=hours))
+        started = await checkins.start(ctx, user)
+        assert started is not None and started.checkin_id is not None
+        cid = started.checkin_id
+        for button in (
+            buttons.HasSymptoms(cid),
+            buttons.NoFlags(cid),
+            buttons.ToggleSymptom(cid, "bumps"),
+            buttons.SymptomsDone(cid),
+            buttons.Rate(cid, 1),
+        ):
+            await checkins.press(ctx, user, button)
+        done = await checkins.press(ctx, user, buttons.SkipNote(cid))
+        return done.send[0].text
+
+    early = await advice_for_bumps(USER, 10)
+    assert "usually settle within a day" in early and "no longer expected" not in early
+    late = await advice_for_bumps(OTHER, 21 * 24)
+    assert "Small bumps: this is no longer expected" in late and "Clinique Test will look" in late
+    assert "usually settle within a day" not in late

@@ -166,6 +166,18 @@ async def _judge(
     return session, previous_row, assessment, hours
 
 
+def _past_course(
+    ctx: Context, session: TreatmentSession | None, checkin: Checkin, hours: float
+) -> list[str]:
+    """The reported symptoms whose usual course is over: their advice says so."""
+    rules = _rules(ctx, session)
+    return [
+        name
+        for name in checkin.symptoms
+        if name in rules.usual_course and not triage.within_usual_course(rules, name, hours)
+    ]
+
+
 async def _write_report(
     db: AsyncSession,
     checkin: Checkin,
@@ -218,7 +230,8 @@ async def raise_now(
     await escalations.raise_for(db, ctx, patient, session, report, previous, now)
     await queue_closer_watch(db, ctx, patient, session, report, now)
     ctx.wake()  # the alert is queued: the dispatcher need not wait for its next tick
-    return Screen(advice(ctx, patient.language, assessment, report_of(checkin)))
+    past = _past_course(ctx, session, checkin, hours)
+    return Screen(advice(ctx, patient.language, assessment, report_of(checkin), past))
 
 
 async def complete(
@@ -259,7 +272,8 @@ async def complete(
         # the advice for this level was shown when the danger sign was reported
         told = Screen(added_to_alert(ctx, lang))
     else:
-        told = Screen(advice(ctx, lang, assessment, current))
+        past = _past_course(ctx, session, checkin, hours)
+        told = Screen(advice(ctx, lang, assessment, current, past))
     return Reply(
         edit=Screen(summary(ctx, lang, current)) if edit_question else None,
         send=[told],

@@ -5,6 +5,7 @@ handlers (a press), and must read the same in both."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from bot.db.models import Checkin, Patient
@@ -243,8 +244,17 @@ def urgent_advice(ctx: Context, lang: str) -> str:
     )
 
 
-def advice(ctx: Context, lang: str, assessment: Assessment, report: triage.Report) -> str:
-    """What the patient is told, by level. An emergency starts with the emergency number."""
+def advice(
+    ctx: Context,
+    lang: str,
+    assessment: Assessment,
+    report: triage.Report,
+    past: Collection[str] = (),
+) -> str:
+    """What the patient is told, by level. An emergency starts with the emergency number.
+    `past`: symptoms whose usual course is over; their self-care lines (which speak of the usual
+    course) give way to saying that the clinic will look at them (docs/clinical.md#self-care-
+    advice-for-the-day)."""
     clinic = ctx.clinic
     phone = clinic.phone or clinic.name
     if assessment.level == Level.EMERGENCY:
@@ -259,11 +269,23 @@ def advice(ctx: Context, lang: str, assessment: Assessment, report: triage.Repor
         )
     if assessment.level == Level.URGENT:
         return urgent_advice(ctx, lang)
-    care = [
-        _pt(ctx, lang, ADVICE[name])
-        for name, sev in report.symptoms.items()
-        if sev > Severity.NONE and name in ADVICE
-    ]
+    care = []
+    for name, severity in report.symptoms.items():
+        if severity <= Severity.NONE:
+            continue
+        if name in past:
+            care.append(
+                _pt(
+                    ctx,
+                    lang,
+                    "{symptom}: this is no longer expected at this point after your treatment, "
+                    "so {clinic} will look at it.",
+                    symptom=_pt(ctx, lang, SYMPTOM_LABELS[name]),
+                    clinic=clinic.name,
+                )
+            )
+        elif name in ADVICE:
+            care.append(_pt(ctx, lang, ADVICE[name]))
     if assessment.level == Level.UNUSUAL:
         head = _pt(
             ctx,
