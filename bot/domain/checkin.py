@@ -19,7 +19,7 @@ from bot.domain.triage import FLAGS, SYMPTOMS, Severity
 class CheckinStage(enum.StrEnum):
     """Which question is open (stored on the check-in row as this value). Reporting a problem
     starts with the danger signs, so that one of them alone is enough and is heard first
-    (docs/clinical.md#red-flags-first-and-on-their-own)."""
+    (docs/clinical.md#already-followed)."""
 
     OVERALL = "overall"  # all good / something is wrong
     FLAGS = "flags"  # the danger signs, each reportable alone

@@ -1,5 +1,5 @@
 """The clinic's opening hours: when an urgent answer can say "call the clinic now", and when it
-must give the route that works out of hours (docs/clinical.md#out-of-hours)."""
+must give the route that works out of hours (docs/clinical.md#already-followed)."""
 
 from __future__ import annotations
 

@@ -253,8 +253,8 @@ def advice(
 ) -> str:
     """What the patient is told, by level. An emergency starts with the emergency number.
     `past`: symptoms whose usual course is over; their self-care lines (which speak of the usual
-    course) give way to saying that the clinic will look at them (docs/clinical.md#self-care-
-    advice-for-the-day)."""
+    course) give way to saying that the clinic will look at them
+    (docs/clinical.md#already-followed)."""
     clinic = ctx.clinic
     phone = clinic.phone or clinic.name
     if assessment.level == Level.EMERGENCY:
