@@ -228,3 +228,12 @@ async def test_a_reminder_waits_for_an_alert_the_staff_chat_has_not_had(
     first, second = sender.to(STAFF_CHAT)
     assert "alert #" in first.text and second.text.startswith("⏰ Reminder 1/3")
     assert second.reply_to == first.message_id
+
+
+async def test_an_alert_says_which_session_of_the_course_it_is_about(ctx: Context) -> None:
+    patient = await active_patient(ctx, USER)
+    await with_session(ctx, patient, T0 - dt.timedelta(days=8))
+    await with_session(ctx, patient, T0 - dt.timedelta(hours=20))
+    await answer(ctx, b.HasSymptoms, flag("fever"))
+    [alert] = await staff_rows(ctx, "alert")
+    assert "(session 2 of the course)" in (alert.body or "")

@@ -4,7 +4,8 @@ resolve by authorised staff, and the conversation between staff and patient mean
 - `wording`: what staff read (the alert, reminders, outcomes) and the alert's buttons;
 - `alerts`: raising or updating an alert from a report;
 - `actions`: acknowledge, resolve, the resolution note;
-- `conversation`: staff replies to the patient, the patient's words to staff;
+- `conversation`: staff replies to the patient (what the patient writes reaches staff through
+  `bot.services.patient_words`);
 - `timers`: reminder rounds, and the list of open alerts.
 The queries are in `bot.db.escalation_queries`.
 """
@@ -18,7 +19,7 @@ from bot.services.escalations.actions import (
     resolve,
 )
 from bot.services.escalations.alerts import raise_for
-from bot.services.escalations.conversation import patient_wrote, staff_reply
+from bot.services.escalations.conversation import staff_reply
 from bot.services.escalations.timers import OpenEscalation, list_open, next_timer_at, run_timers
 from bot.services.escalations.wording import REMINDER_ROUNDS, alert_buttons, alert_text
 
@@ -34,7 +35,6 @@ __all__ = [
     "attach_note_prompt",
     "list_open",
     "next_timer_at",
-    "patient_wrote",
     "raise_for",
     "resolve",
     "run_timers",

@@ -16,7 +16,7 @@ from bot.db.models import (
     Report,
     TreatmentSession,
 )
-from bot.services import outbox
+from bot.services import courses, outbox
 from bot.services.context import Context
 from bot.services.escalations.wording import alert_buttons, alert_text, photo_caption, update_head
 from bot.services.ports import Buttons
@@ -94,7 +94,9 @@ async def raise_for(
     queries.add_audit(
         db, now, "system", action, f"escalation:{escalation.id}", level=escalation.level.name_key
     )
-    text = alert_text(ctx, escalation, patient, session, report, previous, now)
+    place = await courses.course_place(db, session) if session is not None else None
+    course = courses.course_label(ctx.i18n, ctx.clinic.staff_language, place)
+    text = alert_text(ctx, escalation, patient, session, report, previous, now, course)
     if head:
         text = head + "\n" + text
     queue_to_staff(

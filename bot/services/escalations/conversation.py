@@ -1,41 +1,48 @@
-"""Staff and patient talking while an alert is open: a staff reply under an alert goes to the
-patient, a reply to the resolution prompt is the note, and what the patient writes goes to the
-staff chat under the alert."""
+"""Staff writing to a patient from the staff chat: a reply under an alert, or under what the
+patient wrote, goes to the patient as a message from the clinic; a reply to the resolution
+prompt is the note. (What the patient writes reaches staff through services.patient_words.)"""
 
 from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import escalation_queries, queries
 from bot.db.models import Escalation, MessageKind, Patient
 from bot.services import outbox
 from bot.services.context import Context
 from bot.services.escalations.actions import StaffAction, not_staff
-from bot.services.escalations.alerts import queue_to_staff
-from bot.services.escalations.wording import _st, patient_words
+from bot.services.escalations.wording import _st
 
 
 async def staff_reply(
     ctx: Context, telegram_user_id: int, reply_to_message_id: int, text: str
 ) -> StaffAction | None:
-    """A staff member replied in the staff chat: to an alert (it goes to the patient as a
-    message from the clinic) or to a resolution (it is the note). None: not about an alert."""
+    """A staff member replied in the staff chat: to an alert or to what a patient wrote (it
+    goes to the patient as a message from the clinic), or to a resolution (it is the note).
+    None: not about an alert or a patient."""
     now = ctx.now()
+    chat = ctx.clinic.staff_chat_id
     async with ctx.db.begin() as db:
         noted = await escalation_queries.with_note_prompt(db, reply_to_message_id)
-        alert = await escalation_queries.staff_message_about_alert(
-            db, ctx.clinic.staff_chat_id, reply_to_message_id
-        )
+        alert = await escalation_queries.staff_message_about_alert(db, chat, reply_to_message_id)
+        wrote = None
         if noted is None and alert is None:
-            return None
+            wrote = await escalation_queries.staff_message_about_patient(
+                db, chat, reply_to_message_id
+            )
+            if wrote is None:
+                return None
         member = await queries.staff_by_telegram(db, telegram_user_id)
-        target = noted.id if noted else (alert.escalation_id if alert else 0)
         if member is None:
+            if wrote is not None:
+                subject, action = f"patient:{wrote.patient_id}", "patient.reply.refused"
+            else:
+                target = noted.id if noted else (alert.escalation_id if alert else 0)
+                subject, action = f"escalation:{target}", "escalation.reply.refused"
             queries.add_audit(
-                db,
-                now,
-                f"telegram:{telegram_user_id}",
-                "escalation.reply.refused",
-                f"escalation:{target}",
-                reason="not staff",
+                db, now, f"telegram:{telegram_user_id}", action, subject, reason="not staff"
             )
             return not_staff(ctx)
         if noted is not None:
@@ -46,56 +53,45 @@ async def staff_reply(
             return StaffAction(
                 _st(ctx, "Note saved on alert #{id}.", id=noted.id), escalation_id=noted.id
             )
-        escalation = await db.get(Escalation, target)
-        patient = await db.get(Patient, escalation.patient_id) if escalation else None
-        if escalation is None or patient is None:
-            return None
-        body = ctx.i18n.t(patient.language, "Message from {clinic}:", clinic=ctx.clinic.name)
-        outbox.queue(
-            db,
-            outbox.to_patient(
-                MessageKind.CLINIC_MESSAGE,
-                patient.id,
-                f"clinic-message:{escalation.id}",
-                f"{body}\n{text}",
-                now,
-                now + outbox.NOTICE_USEFUL_FOR,
-                escalation_id=escalation.id,
-            ),
-            now,
-        )
-        queries.add_audit(
-            db,
-            now,
-            f"staff:{member.id}",
-            "escalation.message_patient",
-            f"escalation:{escalation.id}",
-        )
-    ctx.wake()
-    return StaffAction(_st(ctx, "Sent to {name}.", name=patient.name), escalation_id=escalation.id)
-
-
-async def patient_wrote(
-    ctx: Context, telegram_user_id: int, text: str | None, photo: str | None
-) -> bool:
-    """While an escalation is unresolved, what the patient writes goes to the staff chat,
-    under the alert. False when there is no such escalation."""
-    now = ctx.now()
-    async with ctx.db.begin() as db:
-        patient = await queries.patient_by_telegram(db, telegram_user_id)
+        escalation = await db.get(Escalation, alert.escalation_id) if alert else None
+        patient_id = escalation.patient_id if escalation else (wrote.patient_id if wrote else None)
+        patient = await db.get(Patient, patient_id) if patient_id is not None else None
         if patient is None:
-            return False
-        escalation = await escalation_queries.unresolved_for(db, patient.id)
-        if escalation is None:
-            return False
-        words = patient_words(ctx, escalation, patient, text)
-        queue_to_staff(db, ctx, escalation, MessageKind.PATIENT_WORDS, words, now, photo=photo)
-        queries.add_audit(
-            db,
-            now,
-            f"patient:{patient.id}",
-            "escalation.patient_wrote",
-            f"escalation:{escalation.id}",
-        )
+            return None
+        _to_patient(db, ctx, patient, escalation, text, now)
+        if escalation is not None:
+            action, subject = "escalation.message_patient", f"escalation:{escalation.id}"
+        else:
+            action, subject = "patient.reply", f"patient:{patient.id}"
+        queries.add_audit(db, now, f"staff:{member.id}", action, subject)
     ctx.wake()
-    return True
+    return StaffAction(
+        _st(ctx, "Sent to {name}.", name=patient.name),
+        escalation_id=escalation.id if escalation else None,
+    )
+
+
+def _to_patient(
+    db: AsyncSession,
+    ctx: Context,
+    patient: Patient,
+    escalation: Escalation | None,
+    text: str,
+    now: dt.datetime,
+) -> None:
+    """Staff words to the patient, headed as a message from the clinic."""
+    body = ctx.i18n.t(patient.language, "Message from {clinic}:", clinic=ctx.clinic.name)
+    about = f"{escalation.id}" if escalation is not None else f"patient:{patient.id}"
+    outbox.queue(
+        db,
+        outbox.to_patient(
+            MessageKind.CLINIC_MESSAGE,
+            patient.id,
+            f"clinic-message:{about}",
+            f"{body}\n{text}",
+            now,
+            now + outbox.NOTICE_USEFUL_FOR,
+            escalation_id=escalation.id if escalation else None,
+        ),
+        now,
+    )

@@ -4,6 +4,7 @@ the reminder rounds, the outcomes, and the patient's words passed on."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from bot.db.models import (
     Escalation,
@@ -73,7 +74,9 @@ def alert_text(
     report: Report,
     previous: Report | None,
     now: dt.datetime,
+    course: str | None = None,
 ) -> str:
+    """`course`: the session's place in its course ("session 2 of the course"), if worth saying."""
     lang = staff_lang(ctx)
     i18n = ctx.i18n
     lines = [
@@ -92,6 +95,7 @@ def alert_text(
                 date=i18n.when(lang, session.starts_at, ctx.clinic.timezone),
                 ago=i18n.nt(lang, "{n} hour ago", "{n} hours ago", hours),
             )
+            + (f" ({course})" if course else "")
         )
     before = previous.symptoms if previous is not None else {}
     symptoms = []
@@ -145,9 +149,38 @@ def photo_caption(ctx: Context, escalation: Escalation, patient: Patient) -> str
     )
 
 
-def patient_words(ctx: Context, escalation: Escalation, patient: Patient, text: str | None) -> str:
-    """What a patient wrote while their alert is open, for the staff chat."""
-    head = _st(
+# Telegram's limit for a message's text, counted here in UTF-16 code units (never fewer than
+# Telegram's own count), so that a patient's long text is cut, never refused.
+TEXT_LIMIT = 4096
+# Characters that would let a patient's words restyle the staff message around them: controls
+# other than tabs and line breaks, bidirectional marks, overrides and isolates, zero-width ones.
+_HIDDEN = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
+)
+
+
+def text_units(text: str) -> int:
+    """A text's length as Telegram limits it."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def set_apart(ctx: Context, text: str, room: int = TEXT_LIMIT) -> str:
+    """A patient's words as staff read them: hidden characters removed, quoted, and cut with a
+    marker to take at most `room` of the staff message."""
+    clean = _HIDDEN.sub("", text).strip()
+    quoted = f"«{clean}»"
+    if text_units(quoted) <= room:
+        return quoted
+    mark = " " + _st(ctx, "(cut: too long for one message)")
+    keep = max(room - text_units("«…»" + mark), 0)
+    # a surrogate pair cut in half is dropped by the decoder
+    head = clean.encode("utf-16-le")[: 2 * keep].decode("utf-16-le", errors="ignore")
+    return f"«{head}…»{mark}"
+
+
+def patient_words_head(ctx: Context, escalation: Escalation, patient: Patient) -> str:
+    """The first line of what a patient wrote while their alert is open, sent under the alert."""
+    return _st(
         ctx,
         "{name} ({ref}) wrote in {language}, about alert #{id}:",
         language=ctx.i18n.name_of(patient.language, staff_lang(ctx), title=False),
@@ -155,8 +188,21 @@ def patient_words(ctx: Context, escalation: Escalation, patient: Patient, text: 
         ref=patient_ref(patient),
         id=escalation.id,
     )
-    words = f"«{text}»" if text else _st(ctx, "(a photo)")
-    return f"{head}\n{words}"
+
+
+def patient_message_head(ctx: Context, patient: Patient) -> str:
+    """The first line of what a patient wrote with no alert open ("patient wrote")."""
+    return "💬 " + _st(
+        ctx,
+        "{name} ({ref}) wrote in {language}:",
+        language=ctx.i18n.name_of(patient.language, staff_lang(ctx), title=False),
+        name=patient.name,
+        ref=patient_ref(patient),
+    )
+
+
+def reply_hint(ctx: Context) -> str:
+    return _st(ctx, "Reply to this message to write to the patient.")
 
 
 def chase_text(ctx: Context, escalation: Escalation, patient: Patient, now: dt.datetime) -> str:
