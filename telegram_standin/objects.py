@@ -25,12 +25,15 @@ TINY_JPEG_SIZE = (16, 16)
 # Not playable audio, only recognisable as Ogg; nothing downstream decodes voice notes.
 TINY_OGG = b"OggS\x00\x02" + bytes(22)
 TINY_PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+# Not playable either: an MP4 file's first box and an MP3 frame header, by their magic bytes.
+TINY_MP4 = b"\x00\x00\x00\x18ftypmp42" + bytes(12)
+TINY_MP3 = b"\xff\xfb\x90\x00" + bytes(28)
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_CALLBACK_DATA = 64
 
-MEDIA_KEYS = ("photo", "sticker", "voice", "document")
+MEDIA_KEYS = ("photo", "sticker", "voice", "video", "video_note", "audio", "document")
 CONTENT_KEYS = ("text", "entities", "caption", "caption_entities", *MEDIA_KEYS)
 
 _COMMAND_RE = re.compile(r"^[a-z0-9_]{1,32}$")

@@ -14,6 +14,8 @@ from typing import Any
 from .models import JSON, SentMessage, TranscriptEntry
 from .objects import (
     TINY_JPEG,
+    TINY_MP3,
+    TINY_MP4,
     TINY_OGG,
     TINY_PDF,
     button_text,
@@ -258,6 +260,16 @@ class World:
             elif kind == "voice":
                 stored = self._add_file(data or TINY_OGG, "voice", "oga")
                 extra = {"duration": 1, "mime_type": "audio/ogg"}
+            elif kind == "video":
+                stored = self._add_file(data or TINY_MP4, "videos", "mp4")
+                extra = {"duration": 2, "width": 320, "height": 240, "mime_type": "video/mp4"}
+            elif kind == "video_note":
+                # a round video message: square, its side is its `length`
+                stored = self._add_file(data or TINY_MP4, "video_notes", "mp4")
+                extra = {"duration": 2, "length": 240}
+            elif kind == "audio":
+                stored = self._add_file(data or TINY_MP3, "music", "mp3")
+                extra = {"duration": 3, "mime_type": "audio/mpeg", "title": "Recording"}
             elif kind == "document":
                 name = file_name or "document.pdf"
                 ext = name.rsplit(".", 1)[-1] if "." in name else "bin"
@@ -360,9 +372,27 @@ class World:
         media, _ = self.create_media("sticker", emoji=emoji)
         return self._user_message(user_id, chat_id, {"sticker": media}, "sticker")
 
-    def send_voice(self, user_id: int, chat_id: int | None = None) -> int:
-        media, _ = self.create_media("voice")
-        return self._user_message(user_id, chat_id, {"voice": media}, "voice")
+    def send_voice(
+        self, user_id: int, chat_id: int | None = None, *, caption: str | None = None
+    ) -> int:
+        return self.send_media(user_id, "voice", chat_id, caption=caption)
+
+    def send_media(
+        self,
+        user_id: int,
+        kind: str,
+        chat_id: int | None = None,
+        *,
+        caption: str | None = None,
+        data: bytes | None = None,
+    ) -> int:
+        """The user sends a voice note, a video, a round video message (`video_note`, which
+        takes no caption), an audio file, or any other kind `create_media` makes."""
+        media, _ = self.create_media(kind, data)
+        content: JSON = {kind: media}
+        if caption is not None and kind not in ("video_note", "sticker"):
+            content["caption"] = caption
+        return self._user_message(user_id, chat_id, content, kind)
 
     def send_document(
         self,

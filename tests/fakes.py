@@ -18,6 +18,7 @@ class Sent:
     buttons: Buttons | None = None
     photo: str | None = None
     reply_to: int | None = None
+    copy_of: tuple[int, int] | None = None  # (chat, message id) copied with copyMessage
 
 
 @dataclass
@@ -45,6 +46,19 @@ class FakeSender:
             raise error
         self._next_id += 1
         self.sent.append(Sent(chat_id, text, self._next_id, buttons, photo, reply_to))
+        return self._next_id
+
+    async def copy(
+        self, chat_id: int, from_chat_id: int, message_id: int, *, reply_to: int | None = None
+    ) -> int:
+        """A copy is recorded with an empty text; `fail` sees that text too."""
+        error = self.fail(chat_id, "")
+        if error is not None:
+            raise error
+        self._next_id += 1
+        self.sent.append(
+            Sent(chat_id, "", self._next_id, reply_to=reply_to, copy_of=(from_chat_id, message_id))
+        )
         return self._next_id
 
     def to(self, chat_id: int) -> list[Sent]:

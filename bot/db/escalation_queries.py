@@ -119,3 +119,70 @@ async def cancel_patient_checkins(
         .values(status=MessageStatus.CANCELLED, last_error=reason)
         .execution_options(synchronize_session=False)
     )
+
+
+async def patient_writing(db: AsyncSession, telegram_user_id: int) -> Patient | None:
+    """The patient, locked until the transaction ends: one message of theirs is passed on at a
+    time, whichever process took it (SQLite's BEGIN IMMEDIATE already serialises writers)."""
+    stmt = select(Patient).where(Patient.telegram_user_id == telegram_user_id).with_for_update()
+    return (await db.execute(stmt)).scalar_one_or_none()
+
+
+async def words_to_join(
+    db: AsyncSession,
+    patient_id: int,
+    kind: MessageKind,
+    escalation_id: int | None,
+    since: dt.datetime,
+) -> ScheduledMessage | None:
+    """The patient's staff message of this kind queued after `since` and never tried yet: more
+    words may still join it."""
+    stmt = (
+        select(ScheduledMessage)
+        .where(
+            ScheduledMessage.patient_id == patient_id,
+            ScheduledMessage.kind == kind,
+            ScheduledMessage.escalation_id == escalation_id
+            if escalation_id is not None
+            else ScheduledMessage.escalation_id.is_(None),
+            ScheduledMessage.status == MessageStatus.PENDING,
+            ScheduledMessage.attempts == 0,
+            ScheduledMessage.created_at > since,
+        )
+        .order_by(ScheduledMessage.id.desc())
+        .limit(1)
+    )
+    return (await db.execute(stmt)).scalar_one_or_none()
+
+
+async def join_words(db: AsyncSession, row_id: int, before: str, after: str) -> bool:
+    """Rewrites a queued staff message's text, only if it is still pending and unchanged: a
+    dispatcher that claimed it meanwhile (any process) wins, and the words go in a new one."""
+    stmt = (
+        update(ScheduledMessage)
+        .where(
+            ScheduledMessage.id == row_id,
+            ScheduledMessage.status == MessageStatus.PENDING,
+            ScheduledMessage.attempts == 0,
+            ScheduledMessage.body == before,
+        )
+        .values(body=after)
+        .returning(ScheduledMessage.id)
+        .execution_options(synchronize_session=False)
+    )
+    return (await db.execute(stmt)).scalar_one_or_none() is not None
+
+
+async def staff_message_about_patient(
+    db: AsyncSession, chat_id: int | None, message_id: int
+) -> ScheduledMessage | None:
+    """A "patient wrote" message (or a copy of what they sent) we put in that chat, by its
+    Telegram id."""
+    stmt = select(ScheduledMessage).where(
+        ScheduledMessage.audience == Audience.STAFF,
+        ScheduledMessage.chat_id == chat_id,
+        ScheduledMessage.telegram_message_id == message_id,
+        ScheduledMessage.kind.in_((MessageKind.PATIENT_MESSAGE, MessageKind.PATIENT_COPY)),
+        ScheduledMessage.patient_id.is_not(None),
+    )
+    return (await db.execute(stmt)).scalars().first()

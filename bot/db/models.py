@@ -96,6 +96,8 @@ class MessageKind(enum.StrEnum):
     ALERT = "alert"  # an escalation in the staff chat
     ALERT_PHOTO = "alert-photo"
     PATIENT_WORDS = "patient-words"  # what the patient wrote while an alert is open
+    PATIENT_MESSAGE = "patient-message"  # what the patient wrote, no alert open: "patient wrote"
+    PATIENT_COPY = "patient-copy"  # a patient's photo, voice note, video or file, copied to staff
     ESCALATION_REMINDER = "escalation-reminder"
     ESCALATION_DM = "escalation-dm"  # the same reminder to each on-call staff member
     ESCALATION_UNANSWERED = "escalation-unanswered"
@@ -155,6 +157,9 @@ class Patient(Base):
     consent_at: Mapped[dt.datetime | None]
     # set when staff were told the patient blocked the bot, so they are told once
     unreachable_reported_at: Mapped[dt.datetime | None]
+    # when the patient was last told that what they wrote reached the clinic: told once a
+    # burst, not for every message (services.patient_words)
+    words_acknowledged_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime]
 
     sessions: Mapped[list[TreatmentSession]] = relationship(back_populates="patient")
@@ -258,6 +263,13 @@ class ScheduledMessage(Base):
     buttons: Mapped[list[Any] | None] = mapped_column(JSON)
     photo_file_id: Mapped[str | None] = mapped_column(String(200))
     reply_to_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # a copy of a message a patient sent (copyMessage): their chat and that message's id
+    copy_from_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    copy_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # the row this one is sent after, as a reply to it (a copied voice note after the words
+    # that introduce it). No foreign key: SQLite cannot add one in place with an ON DELETE
+    # action (see course_id), and a row that is gone only means the copy need not wait.
+    follows_id: Mapped[int | None] = mapped_column(Integer)
 
     session: Mapped[TreatmentSession | None] = relationship(back_populates="messages")
 

@@ -8,6 +8,7 @@ from telegram import Update
 from telegram.error import BadRequest
 
 from bot.appstate import AppContext
+from bot.db.models import Patient
 from bot.handlers.common import (
     contact_line,
     deps,
@@ -17,9 +18,10 @@ from bot.handlers.common import (
     stray_button,
     user_id,
 )
-from bot.services import buttons, checkins, escalations, patient_chat
-from bot.services.checkins import Reply
+from bot.services import buttons, checkins, patient_chat, patient_words
+from bot.services.checkins import Reply, Screen
 from bot.services.context import Context
+from bot.services.patient_words import Media, PatientMessage
 
 
 async def show(update: Update, ctx: Context, step: Reply) -> None:
@@ -66,23 +68,44 @@ async def checkin_command(update: Update, context: AppContext) -> None:
     await show(update, ctx, step)
 
 
-def _words(update: Update) -> tuple[str | None, str | None]:
+def _words(update: Update) -> PatientMessage | None:
+    """What the patient sent: its words (text or caption) and the media it carries."""
     message = update.effective_message
     if message is None:
-        return None, None
-    photo = message.photo[-1].file_id if message.photo else None
-    return message.text or message.caption, photo
+        return None
+    media, emoji = None, None
+    if message.photo:
+        media = Media.PHOTO
+    elif message.sticker:
+        media, emoji = Media.STICKER, message.sticker.emoji
+    elif message.voice:
+        media = Media.VOICE
+    elif message.video_note:
+        media = Media.VIDEO_NOTE
+    elif message.video or message.animation:
+        media = Media.VIDEO
+    elif message.audio:
+        media = Media.AUDIO
+    elif message.document:
+        media = Media.DOCUMENT
+    return PatientMessage(
+        message.chat_id,
+        message.message_id,
+        message.text or message.caption,
+        media,
+        photo_file_id=message.photo[-1].file_id if message.photo else None,
+        emoji=emoji,
+    )
 
 
 async def patient_wrote(update: Update, context: AppContext) -> None:
-    """Text and photos from a patient: the answer to an open check-in, words for the clinic
-    while an alert is open, or the start of a new check-in."""
+    """Words, photos, voice notes, videos, files and stickers from a patient: the answer to the
+    last question of an open check-in, or for the clinic's staff (services.patient_words)."""
     ctx = deps(context)
     patient = await patient_chat.note_contact(ctx, user_id(update))
     if patient is None:
         await not_linked(update, ctx)
         return
-    text, photo = _words(update)
     if update.edited_message is not None:
         await reply(
             update,
@@ -93,35 +116,39 @@ async def patient_wrote(update: Update, context: AppContext) -> None:
             ),
         )
         return
-    step = await checkins.write(ctx, user_id(update), text, photo)
-    if step is not None and step.answered:
-        await show(update, ctx, step)
+    message = _words(update)
+    if message is None:
         return
-    if await escalations.patient_wrote(ctx, user_id(update), text, photo):
-        await reply(
-            update,
-            ctx.i18n.t(
-                patient.language,
-                "Thank you, I have passed this on to {clinic}.",
-                clinic=ctx.clinic.name,
-            ),
-        )
+    if message.media in (None, Media.PHOTO):
+        step = await checkins.write(ctx, user_id(update), message.text, message.photo_file_id)
+        if step is not None and step.answered:
+            await show(update, ctx, step)
+            return
+    passed = await patient_words.pass_on(ctx, user_id(update), message)
+    if passed is None:
+        await not_linked(update, ctx)
         return
-    if step is not None:
-        await show(update, ctx, step)
-        return
-    started = await checkins.start(ctx, user_id(update), note=text, photo=photo)
-    assert started is not None
-    intro = ctx.i18n.t(
-        patient.language,
-        "Thank you for writing. I'll pass your words on with a few quick questions.",
-    )
-    await reply(update, intro)
-    await show(update, ctx, started)
+    if passed.is_told:
+        told = _told(ctx, patient, has_question=passed.question is not None)
+        screens = [Screen(told)] + ([passed.question] if passed.question else [])
+        await show(update, ctx, Reply(send=screens))
+
+
+def _told(ctx: Context, patient: Patient, *, has_question: bool) -> str:
+    """The patient's message reached the clinic: when to expect an answer, how to report how the
+    skin is (the open question follows instead, when there is one), and whom to call."""
+    lang = patient.language
+    parts = [
+        ctx.i18n.t(lang, "Thank you, I have passed this on to {clinic}.", clinic=ctx.clinic.name),
+        patient_words.answer_expected(ctx, patient, ctx.now()),
+    ]
+    if not has_question:
+        parts.append(ctx.i18n.t(lang, "To tell us how your skin is doing, send /checkin."))
+    return " ".join(parts) + "\n\n" + contact_line(ctx, lang)
 
 
 async def media_we_cannot_read(update: Update, context: AppContext) -> None:
-    """Stickers, voice, video, files: a calm answer and the ways that do work."""
+    """Locations, contacts, polls and the like: a calm answer and the ways that do work."""
     ctx = deps(context)
     patient = await patient_chat.note_contact(ctx, user_id(update))
     if patient is None:
@@ -129,7 +156,7 @@ async def media_we_cannot_read(update: Update, context: AppContext) -> None:
         return
     text = ctx.i18n.t(
         patient.language,
-        "Thank you! I can only read text and photos. To tell us how your skin is doing, send "
-        "/checkin.",
+        "Thank you! I can't pass this kind of message on to the clinic. Please write, or send a "
+        "photo, a voice note or a file. To tell us how your skin is doing, send /checkin.",
     )
     await reply(update, text + " " + contact_line(ctx, patient.language))

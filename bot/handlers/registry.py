@@ -34,6 +34,17 @@ CALLBACKS: dict[str, Callback] = {
 }
 
 PRIVATE = filters.ChatType.PRIVATE
+PATIENT_SENDS = (
+    filters.TEXT
+    | filters.PHOTO
+    | filters.VOICE
+    | filters.VIDEO
+    | filters.VIDEO_NOTE
+    | filters.ANIMATION
+    | filters.AUDIO
+    | filters.Document.ALL
+    | filters.Sticker.ALL
+)
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
@@ -57,9 +68,10 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
         # any other press: forged, replayed or for something that is over
         CallbackQueryHandler(stray_button),
         MessageHandler(PRIVATE & filters.COMMAND, patient.unknown_command),
-        # words and photos: a check-in answer, words for the clinic, or a new check-in
-        MessageHandler(PRIVATE & (filters.TEXT | filters.PHOTO), checkin.patient_wrote),
-        # stickers, voice, video, files: a calm answer
+        # words, photos, voice notes, videos, audio, files, stickers: a check-in's answer, or
+        # for the clinic's staff
+        MessageHandler(PRIVATE & PATIENT_SENDS, checkin.patient_wrote),
+        # locations, contacts, polls and the like: a calm answer
         MessageHandler(PRIVATE, checkin.media_we_cannot_read),
         # in the staff chat, a reply to one of our alerts
         MessageHandler(filters.ChatType.GROUPS & filters.REPLY & filters.TEXT, staff.chat_reply),

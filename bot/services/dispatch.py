@@ -105,6 +105,7 @@ class _Work:
     photo: str | None = None
     reply_to: int | None = None
     checkin_id: int | None = None
+    copy_of: tuple[int, int] | None = None  # (chat id, message id) of a message to copy
 
 
 async def _checkin_waiting(db: AsyncSession, checkin_id: int | None) -> bool:
@@ -148,6 +149,12 @@ async def _unsent_alert_due_at(
         .limit(1)
     )
     return (await db.execute(stmt)).scalar_one_or_none()
+
+
+def _copy_of(row: ScheduledMessage) -> tuple[int, int] | None:
+    if row.copy_from_chat_id is None or row.copy_message_id is None:
+        return None
+    return row.copy_from_chat_id, row.copy_message_id
 
 
 class Dispatcher:
@@ -367,6 +374,18 @@ class Dispatcher:
             tally.failed += 1
             return None
         reply_to = row.reply_to_message_id
+        if row.follows_id is not None and reply_to is None:
+            # a copied photo or voice note comes after the words that introduce it, as a reply
+            before = await db.get(ScheduledMessage, row.follows_id)
+            if before is not None and before.status in (
+                MessageStatus.PENDING,
+                MessageStatus.SENDING,
+            ):
+                row.status = MessageStatus.PENDING
+                row.due_at = max(before.due_at, now + dt.timedelta(seconds=1))
+                tally.deferred += 1
+                return None
+            reply_to = before.telegram_message_id if before is not None else None
         if row.escalation_id is not None:
             escalation = await db.get(Escalation, row.escalation_id)
             if (
@@ -397,6 +416,7 @@ class Dispatcher:
             buttons=decode_buttons(row.buttons),
             photo=row.photo_file_id,
             reply_to=reply_to,
+            copy_of=_copy_of(row),
         )
 
     def _render(
@@ -413,13 +433,18 @@ class Dispatcher:
     async def _send(self, work: _Work) -> tuple[_Work, int | DeliveryError]:
         assert work.chat_id is not None
         try:
-            message_id = await self.sender.send(
-                work.chat_id,
-                work.text,
-                buttons=work.buttons,
-                photo=work.photo,
-                reply_to=work.reply_to,
-            )
+            if work.copy_of is not None:
+                message_id = await self.sender.copy(
+                    work.chat_id, *work.copy_of, reply_to=work.reply_to
+                )
+            else:
+                message_id = await self.sender.send(
+                    work.chat_id,
+                    work.text,
+                    buttons=work.buttons,
+                    photo=work.photo,
+                    reply_to=work.reply_to,
+                )
         except DeliveryError as err:
             log.info("message %s: %s (%s)", work.row_id, type(err).__name__, err.reason)
             return work, err

@@ -52,6 +52,10 @@ class Outgoing:
     escalation_id: int | None = None
     status: MessageStatus = MessageStatus.PENDING
     last_error: str | None = None
+    # a copy (copyMessage) of a message in another chat: that chat and the message's id
+    copy_from_chat_id: int | None = None
+    copy_message_id: int | None = None
+    follows_id: int | None = None  # the row this one is sent after, as a reply to it
 
 
 def to_patient(

@@ -9,7 +9,7 @@ Buttons = list[list[tuple[str, str]]]
 
 
 class Sender(Protocol):
-    """Sends one message; raises a DeliveryError subclass saying what happened."""
+    """Sends or copies one message; raises a DeliveryError subclass saying what happened."""
 
     async def send(
         self,
@@ -22,6 +22,13 @@ class Sender(Protocol):
     ) -> int:
         """Returns Telegram's message id. With `photo` (a Telegram file id) the text is its
         caption."""
+        ...
+
+    async def copy(
+        self, chat_id: int, from_chat_id: int, message_id: int, *, reply_to: int | None = None
+    ) -> int:
+        """Copies a message of another chat into `chat_id` (a patient's voice note to the staff
+        chat), as it was sent; returns the copy's message id."""
         ...
 
 

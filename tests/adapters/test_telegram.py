@@ -11,12 +11,13 @@ from telegram.request import HTTPXRequest
 
 from bot.adapters.pacing import Pacing
 from bot.adapters.ratelimit import RateLimiter
-from bot.adapters.telegram import TelegramSender
-from bot.errors import TransientDeliveryError, UncertainDelivery
+from bot.adapters.telegram import CUT_MARK, TelegramSender, fit_text
+from bot.errors import PermanentDeliveryError, TransientDeliveryError, UncertainDelivery
 from telegram_standin import Fault, StandIn
 from tests.conftest import TOKEN
 
 USER = 4242
+STAFF = -4343
 
 
 @pytest.fixture
@@ -67,3 +68,38 @@ async def test_a_connection_lost_after_sending_may_have_delivered(
     standin.fail_next("sendMessage", Fault.drop_connection())
     with pytest.raises(UncertainDelivery):
         await sender.send(USER, "hello")
+
+
+async def test_a_patients_voice_note_is_copied_as_a_reply_and_copies_fail_like_sends(
+    standin: StandIn, sender: TelegramSender
+) -> None:
+    standin.add_group(STAFF)
+    intro = await sender.send(STAFF, "Anna wrote: a voice note (copied below)")
+    standin.send_voice(USER, caption="listen")
+    [update] = standin.pending_updates(1)
+    copied = await sender.copy(STAFF, USER, update["message"]["message_id"], reply_to=intro)
+    copy = standin.sent_to(STAFF)[-1]
+    assert (copy.message_id, copy.method, copy.kind, copy.text) == (
+        copied,
+        "copyMessage",
+        "voice",
+        "listen",
+    )
+    assert copy.params["reply_parameters"]["message_id"] == intro
+    # the patient deleted it meanwhile: Telegram refuses for good
+    with pytest.raises(PermanentDeliveryError, match=r"(?i)message to copy not found"):
+        await sender.copy(STAFF, USER, 999)
+    standin.fail_next("copyMessage", Fault.retry_after(3))
+    with pytest.raises(TransientDeliveryError) as failed:
+        await sender.copy(STAFF, USER, update["message"]["message_id"])
+    assert failed.value.retry_after == 3
+
+
+async def test_a_text_longer_than_telegram_takes_is_sent_cut_with_a_marker(
+    standin: StandIn, sender: TelegramSender
+) -> None:
+    await sender.send(USER, "🙂" * 3000)  # 6,000 UTF-16 code units
+    sent = standin.sent_to(USER)[-1].text
+    assert sent is not None and sent.endswith(CUT_MARK)
+    assert len(sent.encode("utf-16-le")) // 2 <= 4096 < len(sent) * 2
+    assert fit_text("short") == "short"

@@ -85,20 +85,30 @@ async def test_odd_input_gets_a_calm_answer(harness: Harness) -> None:
         inject()
         return (await s.wait_for_messages(PATIENT, before + count))[before].text
 
+    # a sticker, a voice note, a file and a photo reach the clinic; the patient is told once
+    text = await answer_to(lambda: s.send_sticker(PATIENT))
+    assert "passed this on" in text and "/checkin" in text and "+33" in text
     for inject in (
-        lambda: s.send_sticker(PATIENT),
         lambda: s.send_voice(PATIENT),
         lambda: s.send_document(PATIENT),
+        lambda: s.send_photo(PATIENT, caption="my cheek"),
     ):
-        text = await answer_to(inject)
-        assert "only read text and photos" in text and "/checkin" in text and "+33" in text
-    # a photo is taken as the start of a report, with a few questions
-    text = await answer_to(lambda: s.send_photo(PATIENT, caption="my cheek"))
-    assert "few quick questions" in text
-    await s.wait_for(lambda: bool(s.sent_to(PATIENT)[-1].buttons))
-    # a very long text while a question waits: a nudge back to the buttons, nothing lost
-    text = await answer_to(lambda: s.send_text(PATIENT, "x" * 4000), count=2)
-    assert "answer with the buttons" in text
+        h.pause()
+        inject()
+    await s.wait_for(lambda: len(s.calls("copyMessage")) == 3, timeout=20)
+    assert sum("passed this on" in (m.text or "") for m in s.sent_to(PATIENT)) == 1
+    # what cannot be passed on gets a calm answer
+    location = s.new_message(
+        PATIENT, s.users[PATIENT], {"location": {"latitude": 48.8, "longitude": 2.3}}
+    )
+    text = await answer_to(lambda: s.push_update({"message": location}))
+    assert "can't pass this kind of message on" in text and "/checkin" in text and "+33" in text
+    # a very long text reaches staff cut to fit one message, with a marker
+    h.pause()
+    s.send_text(PATIENT, "x" * 4096)
+    await s.wait_for(
+        lambda: any("(cut: too long" in (m.text or "") for m in s.sent_to(STAFF_CHAT)), timeout=20
+    )
     own = next(e for e in reversed(s.transcript) if e.user_id == PATIENT and e.kind == "text")
     assert own.message_id is not None
     text = await answer_to(lambda: s.edit_text(PATIENT, own.message_id or 0, "hello again"))

@@ -87,7 +87,7 @@ async def test_red_flag_alert_arrives_once_after_the_staff_chat_recovers_and_rou
         async with running_bot(settings, standin, clock, ack_timeouts=timeouts) as ctx:
             await staff.add_staff(ctx, NURSE, "Nurse Joy", "nurse")
             await active_patient(ctx, PATIENT)
-            standin.send_text(PATIENT, "I feel hot and my cheek is red")
+            standin.send_text(PATIENT, "/checkin")
             for label in ("I have symptoms", "Redness", "Done", "Moderate", "Fever or chills"):
                 await tap(standin, label)
             await tap(standin, "Done")

@@ -242,6 +242,42 @@ async def test_copy_and_forward_into_the_staff_group(standin: StandIn, bot: tele
 
 
 @pytest.mark.asyncio
+async def test_users_send_voice_video_round_video_audio_and_files_that_copy_as_they_are(
+    standin: StandIn, bot: telegram.Bot
+) -> None:
+    standin.send_voice(PAT, caption="listen")
+    standin.send_media(PAT, "video", caption="my cheek")
+    standin.send_media(PAT, "video_note")
+    standin.send_media(PAT, "audio")
+    standin.send_document(PAT, file_name="scan.pdf")
+    updates = await bot.get_updates(timeout=1)
+    messages = [u.message for u in updates if u.message is not None]
+    assert len(messages) == 5
+    voice, video, round_video, audio, document = messages
+    assert voice.voice is not None and voice.caption == "listen"
+    assert video.video is not None and video.caption == "my cheek"
+    assert round_video.video_note is not None and round_video.video_note.length == 240
+    assert audio.audio is not None and audio.audio.mime_type == "audio/mpeg"
+    assert document.document is not None and document.document.file_name == "scan.pdf"
+    data = await (await round_video.video_note.get_file()).download_as_bytearray()
+    assert bytes(data[4:8]) == b"ftyp"
+    assert [e.text for e in standin.transcript[-5:]] == [
+        "[voice] listen",
+        "[video] my cheek",
+        "[video_note]",
+        "[audio]",
+        "[document]",
+    ]
+
+    for message in messages:
+        await bot.copy_message(STAFF, PAT, message.message_id)
+    copies = standin.sent_to(STAFF)
+    assert [m.kind for m in copies] == ["voice", "video", "video_note", "audio", "document"]
+    assert {m.method for m in copies} == {"copyMessage"}
+    assert [m.text for m in copies[:2]] == ["listen", "my cheek"]
+
+
+@pytest.mark.asyncio
 async def test_commands_are_stored_per_scope_and_language(
     standin: StandIn, bot: telegram.Bot
 ) -> None:
