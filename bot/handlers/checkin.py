@@ -106,6 +106,18 @@ async def patient_wrote(update: Update, context: AppContext) -> None:
     if patient is None:
         await not_linked(update, ctx)
         return
+    message = _words(update)
+    if message is None:
+        return
+    # words that name a danger sign come first: the answer and the alert at once, whatever
+    # else is going on (an open check-in, an edit of an earlier message)
+    danger = await checkins.report_words(ctx, user_id(update), message.text, message.photo_file_id)
+    if danger is not None:
+        await show(update, ctx, danger)
+        if message.media not in (None, Media.PHOTO):
+            # the voice note or video goes to staff too, under the alert just raised
+            await patient_words.pass_on(ctx, user_id(update), message)
+        return
     if update.edited_message is not None:
         await reply(
             update,
@@ -115,9 +127,6 @@ async def patient_wrote(update: Update, context: AppContext) -> None:
                 "message.",
             ),
         )
-        return
-    message = _words(update)
-    if message is None:
         return
     if message.media in (None, Media.PHOTO):
         step = await checkins.write(ctx, user_id(update), message.text, message.photo_file_id)
