@@ -29,10 +29,20 @@ PATIENT_USER_ID = 700001
 NURSE_USER_ID = 700002
 STAFF_CHAT_ID = -100200300
 ZONE = "Europe/Paris"
-# Simulated seconds per real second: the whole plan (three days before the session to the
-# next-session reminder about ten days after it) plays out in about half a minute.
-DEFAULT_SPEED = 50_000.0
-REAL_TIME_LIMIT = 55.0
+# Simulated seconds per real second: the whole plan (three days before the first session to
+# the late check-in six weeks after the second) plays out in about half a minute.
+DEFAULT_SPEED = 150_000.0
+REAL_TIME_LIMIT = 75.0
+# The course's second session, a week after the first.
+COURSE_GAP = dt.timedelta(days=7)
+# What the demo patient asks the clinic between check-ins, in her language.
+PATIENT_QUESTION = {
+    "en": "Can I put make-up on tomorrow morning?",
+    "fr": "Est-ce que je peux me maquiller demain matin ?",
+    "es": "¿Puedo maquillarme mañana por la mañana?",
+    "ru": "Можно ли мне завтра утром накраситься?",
+    "ar": "هل يمكنني وضع المكياج صباح الغد؟",
+}
 # What the demo patient writes at her first check-in, as a patient would, in her language.
 PATIENT_WORDS = {
     "en": "It is quite puffy this evening, is that normal?",
@@ -108,9 +118,11 @@ async def _journey(
     link = await patients.create_invite(ctx, str(patient.id))
     session_start = clock.now().astimezone(zone).replace(hour=10, minute=30) + dt.timedelta(days=4)
     plan = await sessions.add_session(ctx, str(patient.id), treatment, session_start)
+    second = await sessions.add_session(ctx, str(patient.id), treatment, session_start + COURSE_GAP)
     click.echo(
-        f"Demo: {ctx.clinic.name}; patient Camille ({ZONE}); {treatment} session on "
-        f"{ctx.i18n.when(language, plan.session.starts_at, ZONE)}; clock ×{clock.speed:g}."
+        f"Demo: {ctx.clinic.name}; patient Camille ({ZONE}); a course of two {treatment} "
+        f"sessions, {ctx.i18n.when(language, plan.session.starts_at, ZONE)} and "
+        f"{ctx.i18n.when(language, second.session.starts_at, ZONE)}; clock ×{clock.speed:g}."
     )
     click.echo(f"Invite link printed for the clinic: {link.link}\n")
     token = link.link.split("start=", 1)[1]
@@ -127,6 +139,7 @@ async def _journey(
         return all(m.status != MessageStatus.PENDING for m in view.messages)
 
     answered: set[int] = set()
+    flagged = asked = False
     while not await plan_done():
         if time.monotonic() - started > REAL_TIME_LIMIT:
             click.echo("(demo stopped at its time limit before the plan finished)")
@@ -134,7 +147,17 @@ async def _journey(
         question = _unanswered_checkin(standin, answered, people.label("I have symptoms"))
         if question is not None:
             answered.add(question.message_id)
-            await people.answer(question, first=len(answered) == 1)
+            if len(answered) == 1:
+                await people.report_swelling(question)
+            elif clock.now() >= second.session.starts_at and not flagged:
+                # after the second session: a fever, reported alone
+                await people.report_fever(question)
+                flagged = True
+            else:
+                await people.tap(PATIENT_USER_ID, question, people.label("All good"))
+        elif flagged and not asked:
+            await people.ask_a_question()
+            asked = True
         await asyncio.sleep(0.02)
 
 
@@ -175,13 +198,66 @@ class _People:
     def latest(self, chat_id: int) -> SentMessage:
         return self.standin.sent_to(chat_id)[-1]
 
-    async def answer(self, question: SentMessage, *, first: bool) -> None:
-        if not first:
-            await self.tap(PATIENT_USER_ID, question, self.label("All good"))
-            return
+    def typing(self) -> float:
+        """People type slowly: the clock slows down while they do; returns the speed to resume."""
         fast = self.clock.speed
         self.clock.set_speed(self.TYPING_SPEED)
         self.ctx.wake()
+        return fast
+
+    def done_typing(self, fast: float) -> None:
+        self.clock.set_speed(fast)
+        self.ctx.wake()
+
+    async def nurse_takes(self, alert: SentMessage, outcome: str) -> None:
+        """Nurse Joy acknowledges the alert, then resolves it with an outcome."""
+        s = self.standin
+        await asyncio.sleep(0.5)
+        await self.tap(NURSE_USER_ID, alert, "Acknowledge", chat_id=STAFF_CHAT_ID)
+        await self.tap(NURSE_USER_ID, alert, "Resolve", chat_id=STAFF_CHAT_ID)
+        asked = next(m for m in reversed(s.sent_to(STAFF_CHAT_ID)) if m.buttons)
+        await self.tap(NURSE_USER_ID, asked, outcome, chat_id=STAFF_CHAT_ID)
+
+    async def report_fever(self, question: SentMessage) -> None:
+        """A danger sign alone: the advice comes at the press, the alert with it."""
+        fast = self.typing()
+        s, me = self.standin, PATIENT_USER_ID
+        alerts = len([m for m in s.sent_to(STAFF_CHAT_ID) if m.buttons])
+        await self.tap(me, question, self.label("I have symptoms"))
+        await self.tap(me, self.latest(me), self.label("Fever or chills"))
+        await s.wait_for(lambda: bool(self.latest(me).buttons), timeout=15)
+        for button in ("Done", "Done", "Skip"):  # no other sign, no skin symptom, no note
+            await self.tap(me, self.latest(me), self.label(button))
+        await s.wait_for(
+            lambda: len([m for m in s.sent_to(STAFF_CHAT_ID) if m.buttons]) > alerts, timeout=15
+        )
+        alert = [m for m in s.sent_to(STAFF_CHAT_ID) if m.buttons][alerts]
+        await self.nurse_takes(alert, "called the patient")
+        self.done_typing(fast)
+
+    async def ask_a_question(self) -> None:
+        """A question typed between check-ins reaches the staff chat; Joy answers by replying."""
+        fast = self.typing()
+        s, me = self.standin, PATIENT_USER_ID
+        staff_before = len(s.sent_to(STAFF_CHAT_ID))
+        s.send_text(me, PATIENT_QUESTION.get(self.language, PATIENT_QUESTION["en"]))
+        await s.wait_for(lambda: len(s.sent_to(STAFF_CHAT_ID)) > staff_before, timeout=15)
+        wrote = s.sent_to(STAFF_CHAT_ID)[staff_before]
+        await asyncio.sleep(0.5)
+        before = len(s.sent_to(me))
+        s.send_text(
+            NURSE_USER_ID,
+            "Yes, from tomorrow morning a light make-up is fine. Use a clean brush. Joy",
+            chat_id=STAFF_CHAT_ID,
+            reply_to_message_id=wrote.message_id,
+        )
+        await s.wait_for(
+            lambda: any("Joy" in (m.text or "") for m in s.sent_to(me)[before:]), timeout=15
+        )
+        self.done_typing(fast)
+
+    async def report_swelling(self, question: SentMessage) -> None:
+        fast = self.typing()
         s, me = self.standin, PATIENT_USER_ID
         await self.tap(me, question, self.label("I have symptoms"))
         for button in ("None of these", "Swelling", "Done", "Severe"):
@@ -205,8 +281,7 @@ class _People:
         await self.tap(NURSE_USER_ID, alert, "Resolve", chat_id=STAFF_CHAT_ID)
         outcome = self.latest(STAFF_CHAT_ID)
         await self.tap(NURSE_USER_ID, outcome, "called the patient", chat_id=STAFF_CHAT_ID)
-        self.clock.set_speed(fast)
-        self.ctx.wake()
+        self.done_typing(fast)
 
 
 def _print_transcript(standin: StandIn, zone: ZoneInfo, i18n: I18n, language: str) -> None:

@@ -74,7 +74,8 @@ async def press(
             return Reply(edit=asked)
         # a danger sign is heard at once: staff are alerted before any further question, the
         # advice is the next thing the patient reads, and the questions go on below it
-        return Reply(edit=Screen(asked.text), send=[advised, asked], checkin_id=checkin.id)
+        told = Screen(summary(ctx, lang, report_of(checkin)))
+        return Reply(edit=told, send=[advised, asked], checkin_id=checkin.id)
 
 
 async def _replay(
