@@ -279,14 +279,16 @@ async def test_writing_reaches_staff_and_offers_a_checkin_without_starting_one(
     h = harness
     await enrolled(h)
     h.pause()
-    h.standin.send_text(PATIENT, "I have a rash spreading on my neck")
+    h.standin.send_text(PATIENT, "My cheek feels a little tight tonight, is that ok?")
     await h.standin.wait_for(
         lambda: any("passed this on" in (m.text or "") for m in h.standin.sent_to(PATIENT))
     )
     told = next(m for m in h.standin.sent_to(PATIENT) if "passed this on" in (m.text or ""))
     assert "/checkin" in told.text and not told.buttons
     await h.standin.wait_for(
-        lambda: any("rash spreading" in (m.text or "") for m in h.standin.sent_to(STAFF_CHAT)),
+        lambda: any(
+            "feels a little tight" in (m.text or "") for m in h.standin.sent_to(STAFF_CHAT)
+        ),
         timeout=15,
     )
     async with h.ctx.db() as db:
