@@ -116,8 +116,16 @@ async def start_for(
     photo: str | None = None,
 ) -> Reply:
     """A check-in the patient starts, about their latest session."""
+    checkin = await open_started(db, patient, now)
+    checkin.note, checkin.photo_file_id = joined(None, note), photo
+    return Reply(send=[question(ctx, checkin, patient)], checkin_id=checkin.id)
+
+
+async def open_started(db: AsyncSession, patient: Patient, now: dt.datetime) -> Checkin:
+    """A check-in the patient starts (or their words start), about their latest session: no
+    reminder, open for PATIENT_CHECKIN_TTL."""
     latest = await checkin_queries.latest_session(db, patient.id, now)
-    checkin = await open_checkin(
+    return await open_checkin(
         db,
         patient,
         now,
@@ -126,8 +134,6 @@ async def start_for(
         remind_at=None,
         expires_at=now + PATIENT_CHECKIN_TTL,
     )
-    checkin.note, checkin.photo_file_id = joined(None, note), photo
-    return Reply(send=[question(ctx, checkin, patient)], checkin_id=checkin.id)
 
 
 async def attach_message(ctx: Context, checkin_id: int, message_id: int) -> None:

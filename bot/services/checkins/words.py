@@ -10,7 +10,7 @@ import logging
 from bot.db import checkin_queries, queries
 from bot.domain.triage import FLAGS, Assessment, Severity
 from bot.services.checkins.answering import complete, raise_now
-from bot.services.checkins.opening import PATIENT_CHECKIN_TTL, joined, open_checkin
+from bot.services.checkins.opening import joined, open_started
 from bot.services.checkins.state import report_of
 from bot.services.checkins.wording import Reply, Screen, advice
 from bot.services.context import Context
@@ -40,16 +40,7 @@ async def report_words(
         checkin = await checkin_queries.open_checkin(db, patient.id)
         started = checkin is None
         if checkin is None:
-            latest = await checkin_queries.latest_session(db, patient.id, now)
-            checkin = await open_checkin(
-                db,
-                patient,
-                now,
-                session_id=latest.id if latest else None,
-                step_key=None,
-                remind_at=None,
-                expires_at=now + PATIENT_CHECKIN_TTL,
-            )
+            checkin = await open_started(db, patient, now)
         flags = [f for f in found.signs if f in FLAGS and f not in checkin.flags]
         checkin.flags = [*checkin.flags, *flags]
         for sign in found.signs:
