@@ -117,13 +117,13 @@ def alert_text(
     reasons = [reason_text(i18n, lang, r) for r in report.reasons]
     lines.append(_st(ctx, "Why: {list}", list="; ".join(reasons)))
     if report.note:
-        # the patient's own words, shown as written
+        # the patient's own words, as written but for characters that could restyle the alert
         lines.append(
             _st(
                 ctx,
                 "Patient wrote in {language}: «{text}»",
                 language=ctx.i18n.name_of(patient.language, lang, title=False),
-                text=report.note,
+                text=_HIDDEN.sub("", report.note).strip(),
             )
         )
     if report.photo_file_id:
