@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from bot.db.models import AuditEvent, Checkin, CheckinStatus, Escalation, EscalationStatus
+from bot.domain.triage import Level
 from bot.services import checkins, patients, sessions, staff
 from tests.conftest import T0
 from tests.e2e.conftest import PATIENT, STAFF_CHAT, STRANGER, Harness
@@ -122,6 +124,32 @@ async def test_severe_swelling_with_a_photo_reaches_staff_who_act_on_it(
     assert "escalation.acknowledge.refused" in actions
     for action in ("escalation.open", "escalation.acknowledge", "escalation.resolve"):
         assert action in actions
+
+
+async def test_the_breathing_sign_gets_the_emergency_number_next_and_the_alert_at_once(
+    harness: Harness, record_property: Callable[[str, object], None]
+) -> None:
+    h = harness
+    ref = await enrolled(h)
+    await first_checkin(h, ref)
+    await h.tap(PATIENT, h.latest(PATIENT), "I have symptoms")
+    question = h.latest(PATIENT)
+    before = len(h.standin.sent_to(PATIENT))
+    h.pause(1.5)
+    pressed_at = h.clock.now()
+    h.standin.press(PATIENT, question.message_id, question.callback_data("Breathing or swallowing"))
+    # the next message the patient reads is the emergency number; the questions go on below
+    sent = await h.standin.wait_for_messages(PATIENT, before + 2)
+    assert sent[before].text.startswith("Please call 112 now")
+    assert sent[before + 1].buttons
+    record_property("emergency_answer_seconds", (sent[before].at - pressed_at).total_seconds())
+    # the alert exists before any further question is answered
+    async with h.ctx.db() as db:
+        checkin = (await db.execute(select(Checkin))).scalar_one()
+        escalation = (await db.execute(select(Escalation))).scalar_one()
+    assert checkin.status == CheckinStatus.OPEN and escalation.level == Level.EMERGENCY
+    await h.standin.wait_for(lambda: bool(h.standin.sent_to(STAFF_CHAT)))
+    assert h.standin.sent_to(STAFF_CHAT)[0].text.startswith("🚨 EMERGENCY")
 
 
 async def test_nobody_acknowledges_so_staff_are_chased_on_time(harness: Harness) -> None:
