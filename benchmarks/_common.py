@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import contextlib
 import statistics
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 from bot import app
 from bot.clock import ScaledClock
@@ -21,6 +24,30 @@ __all__ = ["add_due_messages"]
 TOKEN = "123456:BENCHMARK"
 FIRST_USER = 100_000
 UNLIMITED = (1_000_000, 1.0)
+
+
+def add_bot_process_options(parser: argparse.ArgumentParser) -> None:
+    """The options of a benchmark that runs `aftercare run` as its own process."""
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--timeout", type=float, default=120.0)
+    parser.add_argument("--database", default=None, help="default: a temporary SQLite file")
+    parser.add_argument("--log", default=None, help="the bot's log (default: a temporary file)")
+    parser.add_argument(
+        "--profile", default=None, help="run the bot under cProfile, its statistics to this file"
+    )
+
+
+def run_each(
+    args: argparse.Namespace,
+    one_run: Callable[[argparse.Namespace, Path], Coroutine[Any, Any, dict[str, float]]],
+) -> list[dict[str, float]]:
+    """`--runs` runs, each on a fresh database, the bot's log in `--log` or a temporary file."""
+    with contextlib.ExitStack() as stack:
+        if args.log:
+            log = Path(args.log)
+        else:
+            log = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "bot.log"
+        return [asyncio.run(one_run(args, log)) for _ in range(args.runs)]
 
 
 def median(values: list[float]) -> float:

@@ -27,7 +27,6 @@ import contextlib
 import os
 import signal
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -41,7 +40,14 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 from sqlalchemy import insert
 from telegram import Bot
 
-from benchmarks._common import FIRST_USER, TOKEN, database, median
+from benchmarks._common import (
+    FIRST_USER,
+    TOKEN,
+    add_bot_process_options,
+    database,
+    median,
+    run_each,
+)
 from bot import app
 from bot.clock import ScaledClock
 from bot.config import Settings
@@ -197,7 +203,9 @@ async def open_questions(
     return found
 
 
-async def start_bot(url: str, standin: StandIn, log: Path) -> asyncio.subprocess.Process:
+async def start_bot(
+    url: str, standin: StandIn, log: Path, profile: str | None = None
+) -> asyncio.subprocess.Process:
     env = {
         **os.environ,
         "AFTERCARE_DATABASE_URL": url,
@@ -207,9 +215,11 @@ async def start_bot(url: str, standin: StandIn, log: Path) -> asyncio.subprocess
         "AFTERCARE_TIMEZONE": "UTC",
         "AFTERCARE_QUIET_HOURS": "00:00-00:00",
     }
+    # --profile: the bot under cProfile, its statistics written when it stops
+    profiled = ["-m", "cProfile", "-o", profile] if profile else []
     with log.open("ab") as out:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", env=env, stdout=out, stderr=out
+            sys.executable, *profiled, "-m", "bot", "run", env=env, stdout=out, stderr=out
         )
     print(f"bot: pid {process.pid}, log {log}", file=sys.stderr)
     return process
@@ -228,7 +238,7 @@ async def one_run(args: argparse.Namespace, log: Path) -> dict[str, float]:
             signs = {u: [a(opened[u][0]).pack(ctx.signer) for a in FLOW] for u in users}
             if args.handled:
                 await add_handled(ctx, standin, args.handled)
-        process = await start_bot(url, standin, log)
+        process = await start_bot(url, standin, log, args.profile)
         try:
             await standin.wait_for(lambda: bool(standin.calls("getUpdates")), 60)
             await asyncio.sleep(1.0)  # start-up's own work (recovery, first dispatch) is done
@@ -303,17 +313,9 @@ def main() -> None:
     parser.add_argument(
         "--handled", type=int, default=0, help="updates already handled in the inbox (history)"
     )
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--timeout", type=float, default=120.0)
-    parser.add_argument("--database", default=None, help="default: a temporary SQLite file")
-    parser.add_argument("--log", default=None, help="the bot's log (default: a temporary file)")
+    add_bot_process_options(parser)
     args = parser.parse_args()
-    with contextlib.ExitStack() as stack:
-        if args.log:
-            log = Path(args.log)
-        else:
-            log = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "bot.log"
-        results = [asyncio.run(one_run(args, log)) for _ in range(args.runs)]
+    results = run_each(args, one_run)
     db = "postgresql" if args.database else "sqlite"
     offered = f"offered at {args.rate:g}/s" if args.rate > 0 else "all at once"
     history = f", {args.handled:,} handled before" if args.handled else ""

@@ -10,13 +10,13 @@ import os
 import re
 import secrets
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
-from telegram.error import BadRequest
+from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter
 from telegram.ext import ApplicationBuilder
 from telegram.request import HTTPXRequest
 
@@ -40,6 +40,7 @@ from bot.services import health
 from bot.services.buttons import CallbackSigner
 from bot.services.context import ACK_TIMEOUTS, Clinic, Context
 from bot.services.dispatch import Dispatcher
+from bot.services.intake import IntakeLimits
 from bot.services.protocols import load_protocols
 from bot.services.safety import load_safety
 from jobs import dispatch as dispatch_job
@@ -153,6 +154,11 @@ def build_application(settings: Settings, token: str, ctx: Context) -> App:
     state.ctx = ctx
     state.rate = limiter
     state.claim_lease = dt.timedelta(seconds=ctx.clock.simulated_seconds(settings.claim_lease))
+    state.update_concurrency = settings.update_concurrency
+    state.intake = IntakeLimits(
+        per_minute=settings.intake_per_minute,
+        strangers_per_minute=settings.stranger_replies_per_minute,
+    )
     # claim a quarter second's worth of sends at a time: few rows are left "sending" (and so
     # uncertain) if the process dies, yet enough to keep the connection pool busy
     batch = min(64, max(8, settings.send_rate // 4))
@@ -172,6 +178,49 @@ async def _log_error(update: object, context: Any) -> None:
     )
 
 
+# Start-up waits for the Bot API (a network not up yet, Telegram down): the pause between tries
+# doubles from the first to the most, one log line a try; only a token Telegram refuses stops it.
+STARTUP_RETRY_FIRST = 1.0
+STARTUP_RETRY_MOST = 60.0
+
+
+async def until_reachable(method: str, call: Callable[[], Awaitable[None]]) -> None:
+    """Runs `call` (requests to the Bot API) until it goes through. 401/404 (InvalidToken)
+    stops start-up with one line; a connection that fails, a timeout, a 5xx or a 429 is
+    waited out and tried again."""
+    pause, tries = STARTUP_RETRY_FIRST, 0
+    while True:
+        try:
+            await call()
+            if tries:
+                log.info("the Bot API answered after %s tries", tries + 1)
+            return
+        except InvalidToken:
+            raise ConfigError(
+                "AFTERCARE_BOT_TOKEN: Telegram refused the token (401/404): check it with "
+                "@BotFather, or AFTERCARE_BOT_API_URL"
+            ) from None
+        except RetryAfter as err:
+            wait = max(_seconds(err.retry_after), STARTUP_RETRY_FIRST)
+            reason = "429 Too Many Requests"
+        except NetworkError as err:  # TimedOut, a refused connection, a 5xx
+            wait, pause = pause, min(pause * 2, STARTUP_RETRY_MOST)
+            reason = f"{type(err).__name__}: {str(err).splitlines()[0][:160] if str(err) else ''}"
+        tries += 1
+        log.warning(
+            "the Bot API cannot be reached at %s (%s); try %s failed, trying again in %.0f s",
+            method,
+            reason,
+            tries,
+            wait,
+        )
+        await asyncio.sleep(wait)
+
+
+def _seconds(value: float | dt.timedelta) -> float:
+    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
+
+
 class Runtime:
     """The bot's main job: polling (or a webhook), handlers, the dispatcher and its wake-ups.
 
@@ -184,7 +233,11 @@ class Runtime:
         self.ctx = ctx
         self.webhook = hook
         # an update a dead process was handling is taken again after the same lease as a send
-        self.updates = UpdateWorker(application, application.bot_data.claim_lease)
+        self.updates = UpdateWorker(
+            application,
+            application.bot_data.claim_lease,
+            concurrency=application.bot_data.update_concurrency,
+        )
         self._server: web.AppRunner | None = None
         self.process = f"{os.getpid()}-{secrets.token_hex(4)}"
         self.rate = application.bot_data.rate
@@ -217,12 +270,7 @@ class Runtime:
             await asyncio.sleep(health.PRESENCE_EVERY * 1.5)
             await self.share_rate()
         self._presence = asyncio.create_task(self._presence_forever(), name="presence")
-        await app.initialize()
-        for lang in self.ctx.i18n.languages:
-            await app.bot.set_my_commands(
-                menu.menu(self.ctx.i18n, lang),
-                language_code=None if lang == self.ctx.i18n.default else lang,
-            )
+        await until_reachable("getMe", self._greet)
         recovered = await app.bot_data.dispatcher.recover()
         if recovered:
             log.warning("%s messages were mid-send when the last process stopped", recovered)
@@ -232,13 +280,23 @@ class Runtime:
         # the worker's first pass handles what a crash left stored but unhandled
         self.updates.start()
         if self.webhook is None:
-            await self._leave_webhook()
+            await until_reachable("deleteWebhook", self._leave_webhook)
             self._poller = asyncio.create_task(
                 polling.poll_forever(app, self.updates.kick, caught_up=self.updates.caught_up),
                 name="poller",
             )
         else:
             await self._take_webhook(self.webhook)
+
+    async def _greet(self) -> None:
+        """Telegram checks the token (getMe) and gets the command menu in every language."""
+        app = self.application
+        await app.initialize()
+        for lang in self.ctx.i18n.languages:
+            await app.bot.set_my_commands(
+                menu.menu(self.ctx.i18n, lang),
+                language_code=None if lang == self.ctx.i18n.default else lang,
+            )
 
     async def _leave_webhook(self) -> None:
         # Telegram refuses getUpdates while a webhook is set; what it holds is kept for polling
@@ -278,6 +336,9 @@ class Runtime:
         if app.running:
             await app.stop()
         await app.shutdown()
+        # a start-up that never got through (a refused token, a signal while waiting) left the
+        # bot's connections open without initialising the application: close them too
+        await app.bot.shutdown()
         with contextlib.suppress(Exception):
             await health.retire(self.ctx, self.process)
 
@@ -295,7 +356,17 @@ async def run(settings: Settings, *, use_webhook: bool = False) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         try:
-            await runtime.start()
+            # start-up may wait a long time for the Bot API: a signal meanwhile ends it cleanly
+            starting = asyncio.create_task(runtime.start(), name="start")
+            stopping = asyncio.create_task(stop.wait(), name="stop")
+            await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if not starting.done():
+                starting.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await starting
+                return
+            stopping.cancel()
+            starting.result()  # a token Telegram refused: one line, exit code 2
             log.info("aftercare bot running (clock speed %s)", settings.clock_speed)
             await stop.wait()
         finally:

@@ -10,6 +10,7 @@ from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot, Job
 
 from bot.services.context import Context
 from bot.services.dispatch import Dispatcher
+from bot.services.intake import IntakeLimits
 from bot.services.ports import RateShare
 
 
@@ -21,6 +22,8 @@ class AppState:
     dispatcher: Dispatcher  # this process's sender of the outbox
     rate: RateShare  # this process's share of Telegram's overall send rate
     claim_lease: dt.timedelta  # after this, a claimed send or update of a dead process is retaken
+    update_concurrency: int  # updates of different chats handled at once (handlers.inbound)
+    intake: IntakeLimits  # senders' limits (services.intake)
 
 
 # the bot's type parameter is its rate limiter's arguments, the job queue's a default of PTB's

@@ -96,6 +96,8 @@ class Settings(BaseSettings):
     staff_language: str | None = None
     invite_days: int = 7
     bot_username: str = "aftercare_bot"
+    # the largest CSV file `import sessions` takes, in bytes (about 100 bytes a row)
+    import_max_bytes: int = 50 * 1024 * 1024
     # how long an alert waits for an acknowledgement before staff are reminded, by level
     ack_timeouts: str = "emergency=5m,urgent=15m,unusual=2h"
     # when the clinic answers its phone, in its zone: `Mon-Fri 09:00-19:00, Sat 09:00-13:00`;
@@ -111,6 +113,13 @@ class Settings(BaseSettings):
     claim_lease: float = 300.0
     # seconds to wait for Telegram's answer to a send; past it the message is "uncertain"
     send_timeout: float = 10.0
+    # updates of different chats this process handles at once (each chat's one at a time)
+    update_concurrency: int = 8
+    # a patient's messages a minute answered one by one; past it, answered once that the clinic
+    # has them all (all still reach staff)
+    intake_per_minute: int = 20
+    # answers a minute to people who are not linked, all together (each at most one a minute)
+    stranger_replies_per_minute: int = 20
     # the fault suite only: kill the process at a named point of the send path (bot.crashpoints)
     crash_at: str | None = None
     # `run --webhook`: the public address Telegram posts updates to (its path is served), the
@@ -164,6 +173,13 @@ class Settings(BaseSettings):
             crashpoints.parse(value)
         return value or None
 
+    @field_validator("update_concurrency", "intake_per_minute", "stranger_replies_per_minute")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if not 1 <= value <= 10_000:
+            raise ValueError("must be a whole number from 1 to 10000")
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _timezone(cls, value: str) -> str:
@@ -200,6 +216,13 @@ class Settings(BaseSettings):
     def _clock_speed(cls, value: float) -> float:
         if not 0 < value <= 10_000_000:
             raise ValueError("must be a positive number of simulated seconds per real second")
+        return value
+
+    @field_validator("import_max_bytes")
+    @classmethod
+    def _import_max_bytes(cls, value: int) -> int:
+        if value < 1024:
+            raise ValueError("must be a number of bytes, at least 1024")
         return value
 
     @field_validator("protocols_dir")

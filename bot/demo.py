@@ -279,7 +279,8 @@ class _People:
         )
         await s.wait_for_messages(me, before + 1, timeout=15)
         await self.tap(NURSE_USER_ID, alert, "Resolve", chat_id=STAFF_CHAT_ID)
-        outcome = self.latest(STAFF_CHAT_ID)
+        # the question with the outcomes ("Sent to Camille …" may come in after it)
+        outcome = next(m for m in reversed(s.sent_to(STAFF_CHAT_ID)) if m.buttons)
         await self.tap(NURSE_USER_ID, outcome, "called the patient", chat_id=STAFF_CHAT_ID)
         self.done_typing(fast)
 

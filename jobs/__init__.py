@@ -6,12 +6,13 @@ from typing import Any
 
 from telegram.ext import JobQueue
 
-from jobs import dispatch
+from jobs import dispatch, staff_chat
 
 # name → (callback, interval in real seconds)
 JOBS = {
     "dispatch-tick": (dispatch.dispatch, dispatch.TICK_SECONDS),
     "watchdog": (dispatch.watchdog, 60.0),
+    "staff-chat": (staff_chat.check_staff_chat, staff_chat.DAILY),
 }
 
 

@@ -18,6 +18,7 @@ from .objects import (
     content_kind,
     inline_markup,
     summary,
+    validate_entities,
     validate_reply_markup,
 )
 from .params import int_param, required_int, str_param
@@ -91,6 +92,7 @@ class BotApi:
             "sendChatAction": self._send_chat_action,
             "getFile": self._get_file,
             "getChat": self._get_chat,
+            "getChatMemberCount": self._get_chat_member_count,
         }
         # Telegram matches method names case-insensitively.
         self._handlers = {name.lower(): (name, handler) for name, handler in handlers.items()}
@@ -258,6 +260,13 @@ class BotApi:
             },
         }
 
+    async def _get_chat_member_count(self, params: JSON) -> int:
+        chat = self._chat(params)
+        if chat["type"] == "private":
+            return 2  # the user and the bot
+        # the members added to the group, and the bot, which is in every group it writes to
+        return len(self._world.members.get(chat["id"], set())) + 1
+
     async def _send_chat_action(self, params: JSON) -> bool:
         self._writable_chat(params)
         if not str_param(params, "action"):
@@ -319,6 +328,7 @@ class BotApi:
                 params=params,
                 kind=kind,
                 file_id=file_id,
+                entities=_entities_of(message),
             )
         )
         text = summary(message)
@@ -333,8 +343,9 @@ class BotApi:
         _check_text(text)
         markup = validate_reply_markup(params.get("reply_markup"))
         content: JSON = {"text": text}
-        if isinstance(params.get("entities"), list):
-            content["entities"] = params["entities"]
+        entities = validate_entities(params.get("entities"), text)
+        if entities:
+            content["entities"] = entities
         return self._deliver(chat, "sendMessage", content, markup, params)
 
     def _send_media(self, kind: str) -> Handler:
@@ -346,10 +357,13 @@ class BotApi:
             if caption is not None and len(caption) > MAX_CAPTION:
                 raise bad_request("message caption is too long")
             markup = validate_reply_markup(params.get("reply_markup"))
+            entities = validate_entities(params.get("caption_entities"), caption or "")
             media, file_id = self._media_from(kind, params)
             content: JSON = {kind: media}
             if caption:
                 content["caption"] = caption
+            if entities:
+                content["caption_entities"] = entities
             return self._deliver(chat, method, content, markup, params, file_id=file_id)
 
         return handler
@@ -389,6 +403,9 @@ class BotApi:
                 raise bad_request("message caption is too long")
             content["caption"] = caption
             content.pop("caption_entities", None)
+            entities = validate_entities(params.get("caption_entities"), caption)
+            if entities:
+                content["caption_entities"] = entities
         markup = validate_reply_markup(params.get("reply_markup"))
         message = self._deliver(chat, "copyMessage", content, markup, params)
         return {"message_id": message["message_id"]}
@@ -430,6 +447,7 @@ class BotApi:
             sent.edited = True
             sent.reply_markup = copy.deepcopy(markup)
             sent.text = message.get("text", message.get("caption"))
+            sent.entities = _entities_of(message)
         text = summary(message) if kind == "edit" else _keyboard_summary(echoed)
         world.log("bot", message["chat"]["id"], text, kind, message_id=message["message_id"])
         return copy.deepcopy(message)
@@ -450,8 +468,9 @@ class BotApi:
         ):
             raise bad_request(NOT_MODIFIED)
         message["text"] = text
-        if isinstance(params.get("entities"), list):
-            message["entities"] = params["entities"]
+        entities = validate_entities(params.get("entities"), text)
+        if entities:
+            message["entities"] = entities
         else:
             message.pop("entities", None)
         if sent is not None:
@@ -470,10 +489,15 @@ class BotApi:
             "reply_markup"
         ):
             raise bad_request(NOT_MODIFIED)
+        entities = validate_entities(params.get("caption_entities"), caption)
         if caption:
             message["caption"] = caption
         else:
             message.pop("caption", None)
+        if entities:
+            message["caption_entities"] = entities
+        else:
+            message.pop("caption_entities", None)
         if sent is not None:
             sent.parse_mode = str_param(params, "parse_mode")
         return self._apply_edit(message, sent, markup, "edit")
@@ -518,6 +542,12 @@ class BotApi:
         if stored is None:
             raise bad_request("invalid file_id")
         return stored.to_json()
+
+
+def _entities_of(message: JSON) -> list[JSON]:
+    """A message's entities, or its caption's."""
+    entities = message.get("entities", message.get("caption_entities"))
+    return copy.deepcopy(entities) if isinstance(entities, list) else []
 
 
 def _check_text(text: str) -> None:

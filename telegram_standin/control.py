@@ -31,6 +31,10 @@ def control_routes(standin: StandIn) -> list[web.RouteDef]:
     def add_group(body: JSON) -> JSON:
         return standin.add_group(int(body["chat_id"]), str(body.get("title", "Clinic staff")))
 
+    def add_member(body: JSON) -> JSON:
+        standin.add_member(int(body["chat_id"]), int(body["user_id"]))
+        return {}
+
     def send_message(body: JSON) -> JSON:
         update_id = standin.send_text(
             int(body["user_id"]),
@@ -81,6 +85,7 @@ def control_routes(standin: StandIn) -> list[web.RouteDef]:
     return [
         web.post("/_control/users", _post(add_user)),
         web.post("/_control/groups", _post(add_group)),
+        web.post("/_control/members", _post(add_member)),
         web.post("/_control/messages", _post(send_message)),
         web.post("/_control/press", _post(press)),
         web.post("/_control/faults", _post(add_fault)),

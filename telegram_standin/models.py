@@ -139,6 +139,17 @@ class SentMessage:
     kind: str = "text"
     file_id: str | None = None
     deleted: bool = False
+    # the text's (or caption's) entities as the bot sent them, offsets in UTF-16 code units
+    entities: list[JSON] = field(default_factory=list)
+
+    def quoted(self) -> list[str]:
+        """The texts of its blockquotes, as a person reading the chat sees them set apart."""
+        encoded = (self.text or "").encode("utf-16-le")
+        return [
+            encoded[2 * e["offset"] : 2 * (e["offset"] + e["length"])].decode("utf-16-le")
+            for e in self.entities
+            if e.get("type") in ("blockquote", "expandable_blockquote")
+        ]
 
     @property
     def buttons(self) -> list[JSON]:
@@ -169,6 +180,7 @@ class SentMessage:
             "kind": self.kind,
             "file_id": self.file_id,
             "deleted": self.deleted,
+            "entities": self.entities,
         }
 
 

@@ -111,6 +111,51 @@ def validate_reply_markup(markup: Any) -> JSON | None:
     raise bad_request("can't parse reply keyboard markup JSON object")
 
 
+# The entity types of the Bot API (MessageEntity.type).
+ENTITY_TYPES = frozenset(
+    {
+        "mention",
+        "hashtag",
+        "cashtag",
+        "bot_command",
+        "url",
+        "email",
+        "phone_number",
+        "bold",
+        "italic",
+        "underline",
+        "strikethrough",
+        "spoiler",
+        "blockquote",
+        "expandable_blockquote",
+        "code",
+        "pre",
+        "text_link",
+        "text_mention",
+        "custom_emoji",
+    }
+)
+
+
+def validate_entities(value: Any, text: str) -> list[JSON]:
+    """Checks the entities sent with a text (or caption) and returns them: each a known type
+    and a non-empty span inside the text, counted in UTF-16 code units as Telegram counts."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise bad_request("can't parse entities: an Array is expected")
+    size = utf16_len(text)
+    for entity in value:
+        if not isinstance(entity, dict) or entity.get("type") not in ENTITY_TYPES:
+            raise bad_request("can't parse entities: unsupported entity type")
+        offset, length = entity.get("offset"), entity.get("length")
+        if not isinstance(offset, int) or not isinstance(length, int):
+            raise bad_request("can't parse entities: offset and length must be integers")
+        if offset < 0 or length <= 0 or offset + length > size:
+            raise bad_request("can't parse entities: entity is outside of the text")
+    return list(value)
+
+
 def inline_markup(markup: JSON | None) -> JSON | None:
     """Telegram echoes only inline keyboards back on the Message object."""
     if markup is not None and "inline_keyboard" in markup:

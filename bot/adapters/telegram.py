@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from typing import TypeVar
 
 import httpx
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    MessageEntity,
+    ReplyParameters,
+)
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import ExtBot
 
@@ -17,7 +23,7 @@ from bot.errors import (
     TransientDeliveryError,
     UncertainDelivery,
 )
-from bot.services.ports import Buttons
+from bot.services.ports import Buttons, Entity
 
 # httpx errors raised before a byte of the request reached Telegram: repeating them cannot
 # double a message. Anything else after the connection was made might have been delivered.
@@ -40,14 +46,27 @@ def keyboard(buttons: Buttons | None) -> InlineKeyboardMarkup | None:
 
 
 def fit_text(text: str, limit: int = TEXT_LIMIT) -> str:
-    """The text cut to Telegram's limit with a marker, so that a long text (a patient's words
-    passed on) is sent shortened rather than refused. Measured in UTF-16 code units, as
-    Telegram counts entity offsets: never more than Telegram's own count of characters."""
+    """The text cut to Telegram's limit with a marker, so that a long text is sent shortened
+    rather than refused. The outbox already splits the texts it is given (services.outbox);
+    this guards what is rendered only when sent (a protocol's step in a long translation).
+    Measured in UTF-16 code units, as Telegram counts entity offsets: never more than
+    Telegram's own count of characters."""
     if len(text.encode("utf-16-le")) // 2 <= limit:
         return text
     # a surrogate pair cut in half is dropped by the decoder
     head = text.encode("utf-16-le")[: 2 * (limit - len(CUT_MARK))]
     return head.decode("utf-16-le", errors="ignore") + CUT_MARK
+
+
+def entities_within(entities: Sequence[Entity], text: str) -> list[MessageEntity] | None:
+    """The entities as python-telegram-bot sends them, cut to the text as it is sent."""
+    size = len(text.encode("utf-16-le")) // 2
+    kept = [
+        MessageEntity(e.type, e.offset, min(e.length, size - e.offset))
+        for e in entities
+        if e.offset < size
+    ]
+    return kept or None
 
 
 class TelegramSender:
@@ -62,22 +81,27 @@ class TelegramSender:
         buttons: Buttons | None = None,
         photo: str | None = None,
         reply_to: int | None = None,
+        entities: Sequence[Entity] = (),
     ) -> int:
         markup = keyboard(buttons)
         sent: Awaitable[Message]
         if photo is not None:
+            caption = fit_text(text, CAPTION_LIMIT)
             sent = self.bot.send_photo(
                 chat_id,
                 photo,
-                caption=fit_text(text, CAPTION_LIMIT) or None,
+                caption=caption or None,
+                caption_entities=entities_within(entities, caption),
                 reply_markup=markup,
                 reply_parameters=_reply(reply_to),
                 rate_limit_args={"retry": False},
             )
         else:
+            fitted = fit_text(text)
             sent = self.bot.send_message(
                 chat_id,
-                fit_text(text),
+                fitted,
+                entities=entities_within(entities, fitted),
                 reply_markup=markup,
                 reply_parameters=_reply(reply_to),
                 rate_limit_args={"retry": False},

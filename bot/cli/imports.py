@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import TextIO
+from typing import BinaryIO
 
 import click
 
@@ -21,23 +21,25 @@ def import_group() -> None:
 
 
 @import_group.command("sessions")
-@click.argument("file", type=click.File("r", encoding="utf-8-sig"))
+@click.argument("file", type=click.File("rb"))
 @JSON_FLAG
 @pass_invocation
-def import_sessions_command(obj: Invocation, file: TextIO, as_json: bool) -> None:
-    """Patients and sessions from a CSV file (columns: patient, patient_id, language,
-    timezone, treatment, starts_at, area). Every row is checked first; with any mistake nothing
-    is imported and each bad row gets a line."""
-    text = file.read()
-    total = max(0, text.count("\n") - 1)
+def import_sessions_command(obj: Invocation, file: BinaryIO, as_json: bool) -> None:
+    """Patients and sessions from a CSV file in UTF-8 (columns: patient, patient_id, language,
+    timezone, treatment, starts_at, area, course). Every row is checked first; with any mistake
+    nothing is imported and each bad row gets a line."""
+    max_bytes = obj.settings.import_max_bytes
 
     async def work(ctx: Context) -> ImportResult:
         # the bar is for people at a terminal; scripts and --json get only the result
         hidden = as_json or not sys.stderr.isatty()
-        with click.progressbar(
-            length=total, label="importing", file=sys.stderr, hidden=hidden
-        ) as bar:
-            return await import_sessions(ctx, text, bar.update)
+        with click.progressbar(length=1, label="importing", file=sys.stderr, hidden=hidden) as bar:
+
+            def advance(rows: int, total: int) -> None:
+                bar.length = max(total, 1)  # known once every row is checked
+                bar.update(rows)
+
+            return await import_sessions(ctx, file, advance, max_bytes=max_bytes)
 
     try:
         result = with_context(obj, work)

@@ -103,12 +103,23 @@ def patient_set(
     emit_row(as_json, patient_row(changed), PATIENT_COLUMNS)
 
 
+@patient_group.command("unlink")
+@click.argument("patient_id")
+@JSON_FLAG
+@pass_invocation
+def patient_unlink(obj: Invocation, patient_id: str, as_json: bool) -> None:
+    """Unbind a patient's Telegram account: nothing more is sent to it, open check-ins close;
+    a new invite links the patient again."""
+    unlinked = with_context(obj, lambda ctx: patients.unlink_patient(ctx, patient_id))
+    emit_row(as_json, patient_row(unlinked), PATIENT_COLUMNS)
+
+
 @click.command("invite")
 @click.argument("patient_id")
 @JSON_FLAG
 @pass_invocation
 def invite(obj: Invocation, patient_id: str, as_json: bool) -> None:
-    """Print a one-time invite link for a patient."""
+    """Print a one-time invite link for a patient; earlier unused links stop working."""
     link = with_context(obj, lambda ctx: patients.create_invite(ctx, patient_id))
     row: Row = {"patient": link.patient_id, "link": link.link, "expires_at": iso(link.expires_at)}
     emit_row(as_json, row, INVITE_COLUMNS)

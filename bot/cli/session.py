@@ -10,11 +10,15 @@ import click
 from bot.cli.messages import MESSAGE_COLUMNS, message_row
 from bot.cli.output import JSON_FLAG, Columns, Json, Row, echo_json, echo_table, emit_rows, iso
 from bot.cli.runner import Invocation, pass_invocation, with_context
+from bot.errors import BadInput
 from bot.services import patients, sessions
 from bot.services.context import Context
 from bot.services.courses import CoursePlace
+from bot.services.inputs import RECORD_ID_MAX, hidden_character
 
 SESSION_COLUMNS: Columns = ("id", "patient", "treatment", "area", "starts_at", "status", "course")
+# a session id is a row id: a number beyond them is a mistake, said as one line (usage, exit 2)
+SESSION_ID = click.IntRange(1, RECORD_ID_MAX)
 
 
 @click.group("session")
@@ -64,7 +68,7 @@ def _show_plan(
 COURSE_OPTION = click.option(
     "--course",
     "course",
-    type=int,
+    type=SESSION_ID,
     default=None,
     metavar="SESSION_ID",
     help="Join the course of this session (same patient and treatment).",
@@ -98,6 +102,9 @@ def session_add(
     """Register a session and plan its aftercare messages. It continues the course of the
     patient's session of the same treatment within the protocol's course interval, unless
     --course or --new-course say otherwise."""
+    bad = hidden_character(area)
+    if bad is not None:
+        raise BadInput(f"the area has a control character (U+{ord(bad):04X})")
     # an unknown treatment is refused by the service, through Context.protocol
     _show_plan(
         obj,
@@ -109,7 +116,7 @@ def session_add(
 
 
 @session_group.command("move")
-@click.argument("session_id", type=int)
+@click.argument("session_id", type=SESSION_ID)
 @click.option("--at", "starts_at", required=True, help="New start, patient's local time.")
 @COURSE_OPTION
 @NEW_COURSE_FLAG
@@ -134,7 +141,7 @@ def session_move(
 
 
 @session_group.command("show")
-@click.argument("session_id", type=int)
+@click.argument("session_id", type=SESSION_ID)
 @JSON_FLAG
 @pass_invocation
 def session_show(obj: Invocation, session_id: int, as_json: bool) -> None:
@@ -143,7 +150,7 @@ def session_show(obj: Invocation, session_id: int, as_json: bool) -> None:
 
 
 @session_group.command("cancel")
-@click.argument("session_id", type=int)
+@click.argument("session_id", type=SESSION_ID)
 @JSON_FLAG
 @pass_invocation
 def session_cancel(obj: Invocation, session_id: int, as_json: bool) -> None:

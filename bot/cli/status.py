@@ -20,8 +20,9 @@ def _line(key: str, value: Cell) -> str:
 @JSON_FLAG
 @pass_invocation
 def status_command(obj: Invocation, as_json: bool) -> None:
-    """Health: backlog, oldest due message, uncertain and failed counts, last dispatcher run.
-    Exits 3 when unhealthy, for monitoring."""
+    """Health: backlog, oldest due message, uncertain and failed counts, last dispatcher run,
+    and warnings (more people in the staff chat than registered staff). Exits 3 when
+    unhealthy, for monitoring; a warning alone does not."""
     found = with_context(obj, health.check)
     row: Row = {
         "healthy": found.healthy,
@@ -34,10 +35,11 @@ def status_command(obj: Invocation, as_json: bool) -> None:
         "running_processes": found.processes,
     }
     if as_json:
-        echo_json({**row, "problems": found.problems})
+        echo_json({**row, "problems": found.problems, "warnings": found.warnings})
     else:
         for key, value in row.items():
             click.echo(_line(key, value))
         click.echo(_line("problems", "; ".join(found.problems)))
+        click.echo(_line("warnings", "; ".join(found.warnings)))
     if not found.healthy:
         raise click.exceptions.Exit(UNHEALTHY)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import (
@@ -18,7 +18,6 @@ from bot.db.models import (
     SessionStatus,
     TreatmentSession,
 )
-from bot.domain.triage import Level
 
 
 async def open_checkin(db: AsyncSession, patient_id: int) -> Checkin | None:
@@ -41,11 +40,6 @@ async def checkin_of_user(
     )
     found = (await db.execute(stmt)).first()
     return (found[0], found[1]) if found is not None else None
-
-
-async def report_level(db: AsyncSession, checkin_id: int) -> Level | None:
-    stmt = select(Report.level).where(Report.checkin_id == checkin_id).limit(1)
-    return (await db.execute(stmt)).scalar_one_or_none()
 
 
 async def report_of_checkin(db: AsyncSession, checkin_id: int) -> Report | None:
@@ -177,3 +171,13 @@ async def pending_closer_watch(
         .limit(1)
     )
     return (await db.execute(stmt)).scalar_one_or_none()
+
+
+async def close_open(db: AsyncSession, patient_id: int, now: dt.datetime, reason: str) -> None:
+    """The patient's open check-in, if any, is closed with this reason (/stop, unlink)."""
+    await db.execute(
+        update(Checkin)
+        .where(Checkin.patient_id == patient_id, Checkin.status == CheckinStatus.OPEN)
+        .values(status=CheckinStatus.CLOSED, closed_at=now, close_reason=reason)
+        .execution_options(synchronize_session=False)
+    )

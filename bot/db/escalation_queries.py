@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Sequence
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import (
@@ -46,10 +47,13 @@ async def cancel_pending(
     )
 
 
-async def with_note_prompt(db: AsyncSession, message_id: int) -> Escalation | None:
-    """The escalation whose "add a note" prompt is this staff-chat message."""
-    stmt = select(Escalation).where(Escalation.note_message_id == message_id)
-    return (await db.execute(stmt)).scalar_one_or_none()
+async def with_note_prompt(db: AsyncSession, chat_id: int, message_id: int) -> Escalation | None:
+    """The escalation whose "add a note" prompt is this message of this chat (message ids are
+    per chat: the same id in another chat is another message)."""
+    stmt = select(Escalation).where(
+        Escalation.note_chat_id == chat_id, Escalation.note_message_id == message_id
+    )
+    return (await db.execute(stmt)).scalars().first()
 
 
 async def staff_message_about_alert(
@@ -155,9 +159,12 @@ async def words_to_join(
     return (await db.execute(stmt)).scalar_one_or_none()
 
 
-async def join_words(db: AsyncSession, row_id: int, before: str, after: str) -> bool:
-    """Rewrites a queued staff message's text, only if it is still pending and unchanged: a
-    dispatcher that claimed it meanwhile (any process) wins, and the words go in a new one."""
+async def join_words(
+    db: AsyncSession, row_id: int, before: str, after: str, entities: list[Any] | None
+) -> bool:
+    """Rewrites a queued staff message's text and entities, only if it is still pending and its
+    text unchanged: a dispatcher that claimed it meanwhile (any process) wins, and the words go
+    in a new one."""
     stmt = (
         update(ScheduledMessage)
         .where(
@@ -166,7 +173,7 @@ async def join_words(db: AsyncSession, row_id: int, before: str, after: str) -> 
             ScheduledMessage.attempts == 0,
             ScheduledMessage.body == before,
         )
-        .values(body=after)
+        .values(body=after, entities=entities if entities is not None else null())
         .returning(ScheduledMessage.id)
         .execution_options(synchronize_session=False)
     )

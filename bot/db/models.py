@@ -13,6 +13,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -102,6 +103,20 @@ class MessageKind(enum.StrEnum):
     ESCALATION_DM = "escalation-dm"  # the same reminder to each on-call staff member
     ESCALATION_UNANSWERED = "escalation-unanswered"
     NOTICE = "notice"  # a staff notice (patient stopped, blocked the bot, …)
+    # whoever wrote a message passed on is told how it went: staff whether their words reached
+    # the patient, a patient that theirs did not reach the clinic
+    DELIVERY_REPORT = "delivery-report"
+
+
+class Priority(enum.IntEnum):
+    """The order due outbox rows are claimed in, lowest first: how Telegram's limits (a group
+    takes about 20 messages a minute) are spent when more is due than can go at once."""
+
+    EMERGENCY = 0  # alerts, by the escalation's level
+    URGENT = 1
+    UNUSUAL = 2
+    FOLLOW_UP = 3  # reminders, patient words, notices, staff writing to a patient
+    ROUTINE = 4  # the plan's tips, reminders and check-ins
 
 
 class Audience(enum.StrEnum):
@@ -143,6 +158,15 @@ class UpdateStatus(enum.StrEnum):
     FAILED = "failed"
 
 
+class Intake(enum.StrEnum):
+    """How an update counted against its sender's limits (services.intake)."""
+
+    WORDS = "words"  # a patient's message, answered as usual
+    FLOODED = "flooded"  # past the patient's rate: passed on to staff, not answered
+    TOLD = "told"  # past the rate, and answered once that the clinic has the messages
+    STRANGER = "stranger"  # someone not linked, answered
+
+
 class Patient(Base):
     __tablename__ = "patient"
 
@@ -173,10 +197,13 @@ class Invite(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime]
     expires_at: Mapped[dt.datetime]
-    # the Telegram user who opened the link and is being asked for consent
+    # the Telegram user who opened the link and is being asked for consent: the first to open
+    # it holds it until they agree or for a few minutes (services.enrolment.HOLD)
     opened_by: Mapped[int | None] = mapped_column(BigInteger)
     opened_at: Mapped[dt.datetime | None]
     used_at: Mapped[dt.datetime | None]
+    # a newer invite for the same patient replaced this one: the link no longer works
+    revoked_at: Mapped[dt.datetime | None]
 
 
 class Course(Base):
@@ -231,6 +258,9 @@ class ScheduledMessage(Base):
         # every wake-up expires pending rows past their useful time: without this index that
         # reads every pending row (1.8 s on SQLite, 0.1 s on PostgreSQL at a million)
         Index("ix_scheduled_message_useful", "status", "useful_until"),
+        # the claim takes due rows tier by tier (one range of this index each), never sorting
+        # every due row by priority
+        Index("ix_scheduled_message_claim", "status", "priority", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -270,8 +300,26 @@ class ScheduledMessage(Base):
     # that introduce it). No foreign key: SQLite cannot add one in place with an ON DELETE
     # action (see course_id), and a row that is gone only means the copy need not wait.
     follows_id: Mapped[int | None] = mapped_column(Integer)
+    # Priority: set from the kind and the alert's level when the row is queued
+    priority: Mapped[int] = mapped_column(
+        SmallInteger, default=Priority.ROUTINE, server_default=text(str(int(Priority.ROUTINE)))
+    )
+    # Telegram message entities, [type, offset, length] in UTF-16 code units (a patient's words
+    # set apart as a blockquote); for a photo, its caption's
+    entities: Mapped[list[Any] | None] = mapped_column(JSON)
+    # what this message passes on, as (chat, message id): a staff member's reply (to a patient)
+    # or a patient's first message of a burst (to staff). Set on the last part of a long text:
+    # when it is settled, whoever wrote it is told (staff: sent or not; a patient: not).
+    origin_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    origin_message_id: Mapped[int | None] = mapped_column(BigInteger)
 
     session: Mapped[TreatmentSession | None] = relationship(back_populates="messages")
+    # the part of a long text this one continues (set by the outbox when it splits one)
+    follows: Mapped[ScheduledMessage | None] = relationship(
+        primaryjoin="foreign(ScheduledMessage.follows_id) == ScheduledMessage.id",
+        remote_side="ScheduledMessage.id",
+        lazy="raise",
+    )
 
 
 class Checkin(Base):
@@ -373,7 +421,9 @@ class Escalation(Base):
     )
     outcome: Mapped[str | None] = mapped_column(String(32))
     note: Mapped[str | None] = mapped_column(Text)
-    # the staff-chat message asking for a resolution note: a reply to it is the note
+    # the message asking for a resolution note, as (chat, message id): a reply to it is the
+    # note. Message ids are per chat: the prompt may be in a staff member's private chat.
+    note_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     note_message_id: Mapped[int | None] = mapped_column(BigInteger)
     # reminder rounds sent while nobody acknowledged, and when the next one is due
     rounds: Mapped[int] = mapped_column(Integer, default=0)
@@ -409,6 +459,39 @@ class InboundUpdate(Base):
     """Every Telegram update, stored before it is confirmed to Telegram."""
 
     __tablename__ = "inbound_update"
+    __table_args__ = (
+        # the claim: updates waiting, known senders' first, each chat's oldest (services.inbox);
+        # the status is written out so that SQLite can prove a query's filter implies it
+        Index(
+            "ix_inbound_update_waiting",
+            "is_stranger",
+            "update_id",
+            sqlite_where=text("status IN ('received', 'handling')"),
+            postgresql_where=text("status IN ('received', 'handling')"),
+        ),
+        Index(
+            "ix_inbound_update_chat_waiting",
+            "chat_id",
+            "update_id",
+            sqlite_where=text("status IN ('received', 'handling')"),
+            postgresql_where=text("status IN ('received', 'handling')"),
+        ),
+        # a sender's recent messages and answers, for their limits (services.intake)
+        Index(
+            "ix_inbound_update_chat_intake",
+            "chat_id",
+            "update_id",
+            sqlite_where=text("intake IS NOT NULL"),
+            postgresql_where=text("intake IS NOT NULL"),
+        ),
+        Index(
+            "ix_inbound_update_intake",
+            "intake",
+            "received_at",
+            sqlite_where=text("intake IS NOT NULL"),
+            postgresql_where=text("intake IS NOT NULL"),
+        ),
+    )
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     received_at: Mapped[dt.datetime]
@@ -416,6 +499,12 @@ class InboundUpdate(Base):
     # dropped once handled: the database keeps no more of what a patient wrote than it needs
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     processed_at: Mapped[dt.datetime | None]
+    # the chat whose updates are handled one at a time, in order; None: no chat (handled freely)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    # from someone who was not a linked patient or staff when it was stored: handled after
+    # everyone else's, a few at a time
+    is_stranger: Mapped[bool] = mapped_column(default=False, server_default=false())
+    intake: Mapped[Intake | None] = mapped_column(_enum(Intake))
 
 
 class StartAttempt(Base):

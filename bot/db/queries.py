@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,10 +31,12 @@ from bot.db.models import (
     MessageStatus,
     Patient,
     PatientStatus,
+    Priority,
     ScheduledMessage,
     StaffMember,
     TreatmentSession,
 )
+from bot.db.types import UtcDateTime
 
 # Rows a worker may send now: staff notices always, patient messages only to active patients
 # (invited, paused, stopped and unreachable patients' messages are held). A correlated EXISTS,
@@ -108,7 +122,7 @@ def _chat_of_row() -> Any:
     return func.coalesce(ScheduledMessage.chat_id, Patient.telegram_user_id)
 
 
-def _due(now: dt.datetime) -> Any:
+def _due(now: dt.datetime | BindParameter[dt.datetime]) -> Any:
     return and_(
         ScheduledMessage.status == MessageStatus.PENDING,
         ScheduledMessage.due_at <= now,
@@ -120,30 +134,20 @@ async def claim_due(
     db: AsyncSession, now: dt.datetime, limit: int, hold_until: dt.datetime
 ) -> dict[int, int | None]:
     """Claims up to `limit` due rows for this worker, at most one per chat, skipping chats that
-    are busy (a message in flight or sent within the last second, by any process); returns
-    {row id: chat id}. The claimed chats are held until `hold_until` or until `pace_chats`.
+    are busy (a message in flight or sent within the last second, by any process), in order of
+    priority, then due time; returns {row id: chat id}. The claimed chats are held until
+    `hold_until` or until `pace_chats`.
 
     PostgreSQL: the rows are locked with FOR UPDATE SKIP LOCKED, so concurrent workers take
     disjoint rows without waiting, and the conditional upsert on `chat_pace` lets only one of
     them hold a chat. SQLite: the session runs in BEGIN IMMEDIATE, so all of it happens under
     the single write lock.
     """
-    chat = _chat_of_row()
-    busy = select(ChatPace.chat_id).where(ChatPace.chat_id == chat, ChatPace.busy_until > now)
-    candidates = (
-        select(ScheduledMessage.id, chat)
-        .outerjoin(Patient, Patient.id == ScheduledMessage.patient_id)
-        .where(_due(now), ~busy.exists())
-        .order_by(ScheduledMessage.due_at, ScheduledMessage.id)
-        # several rows may be for one chat: look further than `limit` to fill the batch
-        .limit(limit * 4)
-    )
     postgres = db.get_bind().dialect.name == "postgresql"
-    if postgres:
-        candidates = candidates.with_for_update(of=ScheduledMessage, skip_locked=True)
+    found = await db.execute(_claim_candidates(limit * 4, postgres=postgres), {"now": now})
     picked: dict[int, int | None] = {}
     chats: set[int] = set()
-    for row_id, chat_id in (await db.execute(candidates)).all():
+    for row_id, chat_id in found.all():
         if chat_id is not None and chat_id in chats:
             continue  # one message per chat per claim: the next waits for this one's answer
         picked[row_id] = chat_id
@@ -173,6 +177,42 @@ async def claim_due(
     )
     claimed = sorted((await db.execute(stmt)).scalars().all())
     return {i: picked[i] for i in claimed}
+
+
+@functools.cache
+def _claim_candidates(per_tier: int, *, postgres: bool) -> Select[Any]:
+    """Due rows of chats that are free, `per_tier` at most of each priority, most pressing
+    first, then by due time; `now` is a parameter. Built once: a statement this size costs more
+    to build and key for the cache than to run.
+
+    Tier by tier, most pressing first: a chat's next message is its most pressing one (an
+    emergency alert before a reminder or a patient's words), and what a batch has room for
+    goes the same way. Each tier is one range of the (status, priority, due_at) index, so a
+    backlog is never sorted whole (sorting every due row by priority would read them all);
+    the tiers go in one statement, one round trip. (A LATERAL join over the tiers, planned
+    once on PostgreSQL, made it hash every active patient for SENDABLE: 5 ms, not 1.)"""
+    now = bindparam("now", type_=UtcDateTime())
+    chat = _chat_of_row()
+    busy = select(ChatPace.chat_id).where(ChatPace.chat_id == chat, ChatPace.busy_until > now)
+    tiers = []
+    for tier in Priority:
+        rows = (
+            select(
+                ScheduledMessage.id,
+                chat.label("chat"),
+                ScheduledMessage.priority,
+                ScheduledMessage.due_at,
+            )
+            .outerjoin(Patient, Patient.id == ScheduledMessage.patient_id)
+            .where(ScheduledMessage.priority == int(tier), _due(now), ~busy.exists())
+            .order_by(ScheduledMessage.due_at, ScheduledMessage.id)
+            .limit(per_tier)
+        )
+        if postgres:
+            rows = rows.with_for_update(of=ScheduledMessage, skip_locked=True)
+        tiers.append(select(rows.subquery()))
+    found = union_all(*tiers).subquery()
+    return select(found.c.id, found.c.chat).order_by(found.c.priority, found.c.due_at, found.c.id)
 
 
 async def _hold_chats(

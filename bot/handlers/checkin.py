@@ -18,9 +18,10 @@ from bot.handlers.common import (
     stray_button,
     user_id,
 )
-from bot.services import buttons, checkins, patient_chat, patient_words
+from bot.services import buttons, checkins, intake, patient_chat, patient_words
 from bot.services.checkins import Reply, Screen
 from bot.services.context import Context
+from bot.services.intake import Flood
 from bot.services.patient_words import Media, PatientMessage
 
 
@@ -118,29 +119,44 @@ async def patient_wrote(update: Update, context: AppContext) -> None:
             # the voice note or video goes to staff too, under the alert just raised
             await patient_words.pass_on(ctx, user_id(update), message)
         return
+    # past their rate, a patient's messages still reach staff but are answered once
+    flood = await intake.judge_words(ctx, context.bot_data.intake, update.update_id)
     if update.edited_message is not None:
-        await reply(
-            update,
-            ctx.i18n.t(
-                patient.language,
-                "I can't take changes to earlier messages into account. Please send it as a new "
-                "message.",
-            ),
-        )
+        if flood is Flood.NO:
+            await reply(
+                update,
+                ctx.i18n.t(
+                    patient.language,
+                    "I can't take changes to earlier messages into account. Please send it as a "
+                    "new message.",
+                ),
+            )
+        elif flood is Flood.TELL:
+            await reply(update, _flooded(ctx, patient))
         return
     if message.media in (None, Media.PHOTO):
         step = await checkins.write(ctx, user_id(update), message.text, message.photo_file_id)
         if step is not None and step.answered:
+            # the advice for the check-in these words completed, flooding or not
             await show(update, ctx, step)
             return
     passed = await patient_words.pass_on(ctx, user_id(update), message)
     if passed is None:
         await not_linked(update, ctx)
         return
-    if passed.is_told:
+    if flood is Flood.TELL:
+        await reply(update, _flooded(ctx, patient))
+    elif flood is Flood.NO and passed.is_told:
         told = _told(ctx, patient, has_question=passed.question is not None)
         screens = [Screen(told)] + ([passed.question] if passed.question else [])
         await show(update, ctx, Reply(send=screens))
+
+
+def _flooded(ctx: Context, patient: Patient) -> str:
+    """The one answer to a patient writing faster than anyone reads."""
+    lang = patient.language
+    told = ctx.i18n.t(lang, "I have your messages; the clinic will read them all.")
+    return told + "\n\n" + contact_line(ctx, lang)
 
 
 def _told(ctx: Context, patient: Patient, *, has_question: bool) -> str:

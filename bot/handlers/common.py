@@ -1,5 +1,6 @@
-"""What every handler shares: the services' context, the clinic's contact line, and the
-answers to someone who is not a linked patient or to a button that no longer works."""
+"""What every handler shares: the services' context, the clinic's contact line (worded in
+services.patient_words: a delivery report says it too), and the answers to someone who is not
+a linked patient or to a button that no longer works."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.appstate import AppContext
 from bot.services.context import Context
+from bot.services.patient_words import contact_line as contact_line
 from bot.services.ports import Buttons
 
 
@@ -19,26 +21,6 @@ def deps(context: AppContext) -> Context:
 def user_id(update: Update) -> int:
     assert update.effective_user is not None
     return update.effective_user.id
-
-
-def contact_line(ctx: Context, lang: str) -> str:
-    """How to reach the clinic, and the emergency number: on every answer that matters."""
-    clinic = ctx.clinic
-    if clinic.phone:
-        return ctx.i18n.t(
-            lang,
-            "If something worries you, call {clinic} on {phone}. "
-            "In an emergency, call {emergency}.",
-            clinic=clinic.name,
-            phone=clinic.phone,
-            emergency=clinic.emergency_number,
-        )
-    return ctx.i18n.t(
-        lang,
-        "If something worries you, contact {clinic}. In an emergency, call {emergency}.",
-        clinic=clinic.name,
-        emergency=clinic.emergency_number,
-    )
 
 
 def keyboard(buttons: Buttons | None) -> InlineKeyboardMarkup | None:

@@ -38,6 +38,14 @@ _OPEN_ANSWERS = {
     OpenOutcome.EXPIRED: N_(
         "This link has expired. Please ask your clinic for a new personal link."
     ),
+    OpenOutcome.REVOKED: N_(
+        "This link is no longer valid. Please use the newest link your clinic gave you, or ask "
+        "your clinic for a new personal link."
+    ),
+    OpenOutcome.IN_USE: N_(
+        "Someone else is using this link right now. If it is your personal link, please ask "
+        "your clinic for a new one."
+    ),
     OpenOutcome.ALREADY_LINKED: N_("You're already connected. Send /help to see what I can do."),
 }
 _CONSENT_ANSWERS = {
@@ -49,6 +57,10 @@ _CONSENT_ANSWERS = {
     ),
     ConsentOutcome.EXPIRED: N_(
         "This link has expired. Please ask your clinic for a new personal link."
+    ),
+    ConsentOutcome.REVOKED: N_(
+        "This link is no longer valid. Please use the newest link your clinic gave you, or ask "
+        "your clinic for a new personal link."
     ),
     ConsentOutcome.ALREADY_LINKED: N_("You're already connected. Send /help to see what I can do."),
 }
@@ -102,7 +114,7 @@ async def start(update: Update, context: AppContext) -> None:
         "What I keep: your name, your Telegram account, your treatment dates and the messages "
         "I send you. Your clinic can see them. You can stop me at any time with /stop.\n\n"
         "I don't replace your clinic.",
-        name=opened.patient_name,
+        name=opened.first_name,
         clinic=ctx.clinic.name,
     )
     text += " " + contact_line(ctx, lang) + "\n\n" + ctx.i18n.t(lang, "Do you agree?")
@@ -259,20 +271,18 @@ async def language_command(update: Update, context: AppContext) -> None:
 async def _chosen(
     update: Update,
     context: AppContext,
-    choose: Callable[[Context, int], Awaitable[Patient | None]],
+    change: Awaitable[Patient | None] | None,
     confirm: Callable[[Context, Patient], str],
-    patient_id: int | None,
 ) -> Patient | None:
-    """A press on a /language or /timezone button: signed, by that patient, for a real choice;
-    the question is replaced by the confirmation in the patient's (perhaps new) language."""
+    """A press on a /language or /timezone button: `change` is the service call for a button we
+    signed (None: we did not), which checks the presser against the button's patient before it
+    changes anything; the question is replaced by the confirmation in the patient's (perhaps
+    new) language."""
     ctx = deps(context)
     query = update.callback_query
     assert query is not None
-    if patient_id is None:
-        await stray_button(update, context)
-        return None
-    patient = await choose(ctx, query.from_user.id)
-    if patient is None or patient.id != patient_id:
+    patient = await change if change is not None else None
+    if patient is None:
         await stray_button(update, context)
         return None
     await query.answer()
@@ -292,15 +302,15 @@ def _language_set(ctx: Context, patient: Patient) -> str:
 
 async def language_chosen(update: Update, context: AppContext) -> None:
     ctx = deps(context)
-    assert update.callback_query is not None
-    button = buttons.ChooseLanguage.unpack(update.callback_query.data, ctx.signer)
-    patient = await _chosen(
-        update,
-        context,
-        lambda ctx, who: patient_chat.set_language(ctx, who, button.language if button else ""),
-        _language_set,
-        button.patient_id if button else None,
+    query = update.callback_query
+    assert query is not None
+    button = buttons.ChooseLanguage.unpack(query.data, ctx.signer)
+    change = (
+        patient_chat.set_language(ctx, query.from_user.id, button.language, button.patient_id)
+        if button
+        else None
     )
+    patient = await _chosen(update, context, change, _language_set)
     chat = update.effective_chat
     if patient is not None and chat is not None:
         # the menu of commands follows the patient's language in their own chat
@@ -362,12 +372,12 @@ def _timezone_set(ctx: Context, patient: Patient) -> str:
 
 async def timezone_chosen(update: Update, context: AppContext) -> None:
     ctx = deps(context)
-    assert update.callback_query is not None
-    button = buttons.ChooseZone.unpack(update.callback_query.data, ctx.signer)
-    await _chosen(
-        update,
-        context,
-        lambda ctx, who: patient_chat.set_timezone(ctx, who, button.zone if button else ""),
-        _timezone_set,
-        button.patient_id if button else None,
+    query = update.callback_query
+    assert query is not None
+    button = buttons.ChooseZone.unpack(query.data, ctx.signer)
+    change = (
+        patient_chat.set_timezone(ctx, query.from_user.id, button.zone, button.patient_id)
+        if button
+        else None
     )
+    await _chosen(update, context, change, _timezone_set)

@@ -49,8 +49,10 @@ async def press(update: Update, context: AppContext) -> None:
         with contextlib.suppress(BadRequest):
             await query.edit_message_text(action.text)
         if action.escalation_id is not None:
-            # a reply to this message is the resolution note
-            await escalations.attach_note_prompt(ctx, action.escalation_id, message.message_id)
+            # a reply to this message (of this chat: a private one, perhaps) is the note
+            await escalations.attach_note_prompt(
+                ctx, action.escalation_id, message.chat_id, message.message_id
+            )
 
 
 async def chat_reply(update: Update, context: AppContext) -> None:
@@ -64,7 +66,13 @@ async def chat_reply(update: Update, context: AppContext) -> None:
     if replied is None or not message.text or update.effective_user is None:
         return
     action = await escalations.staff_reply(
-        ctx, update.effective_user.id, replied.message_id, message.text
+        ctx,
+        update.effective_user.id,
+        replied.message_id,
+        message.text,
+        chat_id=chat.id,
+        message_id=message.message_id,
     )
-    if action is not None:
+    # a message to the patient is answered once it was delivered, or could not be
+    if action is not None and action.text:
         await message.reply_text(action.text)

@@ -13,6 +13,7 @@ working across an upgrade.
 
 from __future__ import annotations
 
+import abc
 import base64
 import dataclasses
 import enum
@@ -166,13 +167,13 @@ class ChooseZone(Button, prefix="tz"):
 
 
 # --- check-ins: each press is one event of the check-in's state machine (bot.domain.checkin) ---
-class CheckinButton:
-    """A press on a check-in question."""
+class CheckinButton(abc.ABC):
+    """A press on a check-in question: each kind says which event of the state machine it is."""
 
     checkin_id: int
 
-    def event(self) -> Event:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def event(self) -> Event: ...
 
 
 @dataclass(frozen=True)

@@ -37,11 +37,13 @@ from bot.errors import (
     TransientDeliveryError,
     UncertainDelivery,
 )
-from bot.services import checkins
+from bot.i18n import N_
+from bot.services import checkins, outbox
 from bot.services.context import Context
 from bot.services.notices import patient_ref, queue_staff_notice
-from bot.services.outbox import CHASER_KINDS, INTERACTIVE_KINDS, decode_buttons
-from bot.services.ports import Buttons, Sender
+from bot.services.outbox import CHASER_KINDS, INTERACTIVE_KINDS, decode_buttons, decode_entities
+from bot.services.patient_words import contact_line
+from bot.services.ports import Buttons, Entity, Sender
 from bot.services.protocols import step_text
 
 log = logging.getLogger(__name__)
@@ -106,6 +108,7 @@ class _Work:
     reply_to: int | None = None
     checkin_id: int | None = None
     copy_of: tuple[int, int] | None = None  # (chat id, message id) of a message to copy
+    entities: tuple[Entity, ...] = ()
 
 
 async def _checkin_waiting(db: AsyncSession, checkin_id: int | None) -> bool:
@@ -117,12 +120,16 @@ async def _checkin_waiting(db: AsyncSession, checkin_id: int | None) -> bool:
     )
 
 
-async def _first_alert_message(db: AsyncSession, escalation_id: int, row_id: int) -> int | None:
-    """Staff messages about an alert are sent as replies to it, so the chat reads as a thread."""
+async def _first_alert_message(
+    db: AsyncSession, escalation_id: int, chat_id: int, row_id: int
+) -> int | None:
+    """Staff messages about an alert are sent as replies to it, so the chat reads as a thread
+    (its first message in that chat: message ids are per chat)."""
     stmt = (
         select(ScheduledMessage.telegram_message_id)
         .where(
             ScheduledMessage.escalation_id == escalation_id,
+            ScheduledMessage.chat_id == chat_id,
             ScheduledMessage.kind == MessageKind.ALERT,
             ScheduledMessage.telegram_message_id.is_not(None),
             ScheduledMessage.id != row_id,
@@ -155,6 +162,26 @@ def _copy_of(row: ScheduledMessage) -> tuple[int, int] | None:
     if row.copy_from_chat_id is None or row.copy_message_id is None:
         return None
     return row.copy_from_chat_id, row.copy_message_id
+
+
+# What a row that follows another does meanwhile: waits while that one may still go; the next
+# part of a long text is dropped when an earlier part will never arrive (the rest would read
+# wrong); otherwise it goes.
+_UNSETTLED = (MessageStatus.PENDING, MessageStatus.SENDING)
+_LOST = (
+    MessageStatus.FAILED,
+    MessageStatus.CANCELLED,
+    MessageStatus.EXPIRED,
+    MessageStatus.SKIPPED,
+)
+
+
+@dataclass(frozen=True)
+class _After:
+    """Whether a row that follows another goes now, and the message it replies to."""
+
+    go: bool
+    reply_to: int | None = None
 
 
 class Dispatcher:
@@ -295,6 +322,8 @@ class Dispatcher:
                 row.due_at = allowed
                 tally.deferred += 1
             return None
+        if row.follows_id is not None and not (await self._after(db, row, now, tally)).go:
+            return None
         work = _Work(
             row.id,
             patient.telegram_user_id,
@@ -302,7 +331,9 @@ class Dispatcher:
             row.audience,
             patient.id,
             buttons=decode_buttons(row.buttons),
+            reply_to=row.reply_to_message_id,
             checkin_id=row.checkin_id,
+            entities=decode_entities(row.entities),
         )
         if row.kind == MessageKind.CHECKIN:
             return await self._prepare_checkin(db, row, patient, now, work)
@@ -312,22 +343,22 @@ class Dispatcher:
             row.status, row.last_error = MessageStatus.CANCELLED, "already answered"
             return None
         session = await db.get(TreatmentSession, row.session_id) if row.session_id else None
-        text = self._render(row, session, patient)
+        step = self._step(row, session)
+        text = self._render(row, session, step, patient)
         if text is None:
             row.status = MessageStatus.FAILED
             row.last_error = f"step {row.step_key!r} is no longer in its protocol"
             tally.failed += 1
             return None
-        step = self._step(row, session)
         if (
             step is not None
             and step.hold_while_alert_open
             and await escalation_queries.unresolved_for(db, patient.id) is not None
         ):
             # "back to sauna and exercise" while staff are still looking at a reported
-            # problem: the same news, with "check with the clinic first" (docs/clinical.md#
-            # aftercare-advice). Sent, not held: a held message would either expire unseen or
-            # arrive at a random time once the alert is resolved.
+            # problem: the same news, with "check with the clinic first"
+            # (docs/clinical.md#already-followed). Sent, not held: a held message would either
+            # expire unseen or arrive at a random time once the alert is resolved.
             text = self.ctx.i18n.t(
                 patient.language,
                 "The usual days without sauna, steam, hot baths and hard exercise are over. "
@@ -374,18 +405,13 @@ class Dispatcher:
             tally.failed += 1
             return None
         reply_to = row.reply_to_message_id
-        if row.follows_id is not None and reply_to is None:
-            # a copied photo or voice note comes after the words that introduce it, as a reply
-            before = await db.get(ScheduledMessage, row.follows_id)
-            if before is not None and before.status in (
-                MessageStatus.PENDING,
-                MessageStatus.SENDING,
-            ):
-                row.status = MessageStatus.PENDING
-                row.due_at = max(before.due_at, now + dt.timedelta(seconds=1))
-                tally.deferred += 1
+        if row.follows_id is not None:
+            # a copied photo or voice note comes after the words that introduce it, the next
+            # part of a long text after the one before, each as a reply to it
+            after = await self._after(db, row, now, tally)
+            if not after.go:
                 return None
-            reply_to = before.telegram_message_id if before is not None else None
+            reply_to = reply_to or after.reply_to
         if row.escalation_id is not None:
             escalation = await db.get(Escalation, row.escalation_id)
             if (
@@ -396,7 +422,7 @@ class Dispatcher:
                 row.status, row.last_error = MessageStatus.CANCELLED, "acknowledged"
                 return None
             if reply_to is None and row.chat_id == self.ctx.clinic.staff_chat_id:
-                reply_to = await _first_alert_message(db, row.escalation_id, row.id)
+                reply_to = await _first_alert_message(db, row.escalation_id, row.chat_id, row.id)
                 alert_due = None
                 if reply_to is None and row.kind != MessageKind.ALERT:
                     alert_due = await _unsent_alert_due_at(db, row.escalation_id, row.id)
@@ -417,14 +443,42 @@ class Dispatcher:
             photo=row.photo_file_id,
             reply_to=reply_to,
             copy_of=_copy_of(row),
+            entities=decode_entities(row.entities),
         )
 
+    async def _after(
+        self, db: AsyncSession, row: ScheduledMessage, now: dt.datetime, tally: Tally
+    ) -> _After:
+        """A row that follows another (a copy after the words that introduce it, the next part
+        of a long text) goes once that one is settled; in the staff chat as a reply to it."""
+        before = await db.get(ScheduledMessage, row.follows_id)
+        if before is None:
+            return _After(go=True)
+        if before.status in _UNSETTLED:
+            row.status = MessageStatus.PENDING
+            row.due_at = max(before.due_at, now + dt.timedelta(seconds=1))
+            tally.deferred += 1
+            return _After(go=False)
+        if row.copy_message_id is None and before.status in _LOST:
+            row.status = MessageStatus.CANCELLED
+            row.last_error = before.last_error or "an earlier part was not delivered"
+            tally.failed += 1
+            await self._tell_not_delivered(db, row, now)
+            return _After(go=False)
+        is_thread = row.audience == Audience.STAFF and before.chat_id == row.chat_id
+        return _After(go=True, reply_to=before.telegram_message_id if is_thread else None)
+
     def _render(
-        self, row: ScheduledMessage, session: TreatmentSession | None, patient: Patient
+        self,
+        row: ScheduledMessage,
+        session: TreatmentSession | None,
+        step: Step | None,
+        patient: Patient,
     ) -> str | None:
+        """The row's text: written when queued, or its protocol step's in the patient's
+        language (None: the step is gone from its protocol)."""
         if session is None:
             return row.body
-        step = self._step(row, session)
         if step is None:
             return None
         clinic = self.ctx.clinic
@@ -444,6 +498,7 @@ class Dispatcher:
                     buttons=work.buttons,
                     photo=work.photo,
                     reply_to=work.reply_to,
+                    entities=work.entities,
                 )
         except DeliveryError as err:
             log.info("message %s: %s (%s)", work.row_id, type(err).__name__, err.reason)
@@ -469,6 +524,8 @@ class Dispatcher:
                 if checkin is not None:
                     checkin.message_id = result
             tally.sent += 1
+            if row.kind == MessageKind.CLINIC_MESSAGE:
+                await self._tell_sent(db, row, now)
             return
         err = result
         row.last_error = err.reason
@@ -489,6 +546,7 @@ class Dispatcher:
             else:
                 row.status = MessageStatus.UNCERTAIN
                 tally.uncertain += 1
+                await self._tell_not_delivered(db, row, now)
         elif isinstance(err, RecipientBlocked) and work.audience == Audience.PATIENT:
             # held, not failed: it goes out if the patient comes back while it is still useful
             row.status = MessageStatus.PENDING
@@ -498,6 +556,78 @@ class Dispatcher:
             assert isinstance(err, PermanentDeliveryError | RecipientBlocked)
             row.status = MessageStatus.FAILED
             tally.failed += 1
+            await self._tell_not_delivered(db, row, now)
+
+    async def _tell_sent(self, db: AsyncSession, row: ScheduledMessage, now: dt.datetime) -> None:
+        """A staff member's words reached the patient (the last part, so all of it): they are
+        told, under their message."""
+        patient = await db.get(Patient, row.patient_id) if row.patient_id else None
+        if row.origin_chat_id is None or patient is None:
+            return
+        text = self.ctx.i18n.t(self.ctx.clinic.staff_language, "Sent to {name}.", name=patient.name)
+        self._report(db, row, patient, text, now)
+
+    async def _tell_not_delivered(
+        self, db: AsyncSession, row: ScheduledMessage, now: dt.datetime
+    ) -> None:
+        """What someone wrote will not arrive (or may not have): whoever wrote it is told, once
+        (only the last part of a long text carries its origin). Staff see Telegram's reason; a
+        patient is told the clinic did not get it, and how to reach the clinic."""
+        patient = await db.get(Patient, row.patient_id) if row.patient_id else None
+        if row.origin_chat_id is None or patient is None:
+            return
+        reason = row.last_error or "?"
+        if row.audience == Audience.PATIENT:
+            msgid = (
+                N_("Not sure this reached {name}: {reason}")
+                if row.status == MessageStatus.UNCERTAIN
+                else N_("Could not deliver to {name}: {reason}")
+            )
+            text = self.ctx.i18n.t(
+                self.ctx.clinic.staff_language, msgid, name=patient.name, reason=reason
+            )
+        elif row.status == MessageStatus.UNCERTAIN:
+            return  # staff alerts and patients' words are repeated, never left uncertain
+        else:
+            text = self._not_received(patient)
+        self._report(db, row, patient, text, now)
+
+    def _not_received(self, patient: Patient) -> str:
+        lang = patient.language
+        sorry = self.ctx.i18n.t(
+            lang,
+            "Sorry: your message could not be passed on, so {clinic} did not get it.",
+            clinic=self.ctx.clinic.name,
+        )
+        return f"{sorry}\n\n{contact_line(self.ctx, lang)}"
+
+    def _report(
+        self, db: AsyncSession, row: ScheduledMessage, patient: Patient, text: str, now: dt.datetime
+    ) -> None:
+        """A delivery report to whoever wrote what the row passed on, under what they wrote."""
+        assert row.origin_chat_id is not None
+        key = f"{MessageKind.DELIVERY_REPORT}:{row.id}"
+        if row.audience == Audience.PATIENT:
+            item = outbox.to_staff(
+                MessageKind.DELIVERY_REPORT,
+                row.origin_chat_id,
+                key,
+                text,
+                now,
+                patient_id=patient.id,
+                reply_to=row.origin_message_id,
+            )
+        else:
+            item = outbox.to_patient(
+                MessageKind.DELIVERY_REPORT,
+                patient.id,
+                key,
+                text,
+                now,
+                now + outbox.NOTICE_USEFUL_FOR,
+                reply_to=row.origin_message_id,
+            )
+        outbox.queue(db, item, now)
 
     async def _mark_unreachable(
         self, db: AsyncSession, patient_id: int | None, now: dt.datetime

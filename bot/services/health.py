@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import queries
 from bot.db.models import (
@@ -16,7 +18,9 @@ from bot.db.models import (
     Lease,
     MessageStatus,
     ScheduledMessage,
+    StaffMember,
 )
+from bot.services import enrolment
 from bot.services.context import Context
 from bot.services.notices import queue_staff_notice
 
@@ -110,6 +114,9 @@ class Health:
     overdue_escalations: int
     processes: int = 0
     problems: list[str] = field(default_factory=list)
+    # worth a look but not a fault (the exit code stays 0): more people in the staff chat
+    # than registered staff
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def healthy(self) -> bool:
@@ -158,11 +165,20 @@ async def check(ctx: Context) -> Health:
         health.problems.append("the dispatcher has not run for over 5 minutes")
     if overdue:
         health.problems.append(f"{overdue} escalation reminders are over 5 minutes late")
+    crowd = await _staff_chat_crowd(ctx)
+    if crowd is not None:
+        members, staff = crowd
+        health.warnings.append(
+            f"the staff chat has {members} members but {staff} registered staff and the bot: "
+            "everyone in it reads every alert"
+        )
     return health
 
 
 async def watchdog(ctx: Context) -> Health:
-    """Tells staff when sending or escalation timers fall behind (at most hourly)."""
+    """Tells staff when sending or escalation timers fall behind (at most hourly); forgets
+    wrong invite tokens nobody added to for a day."""
+    await enrolment.prune_attempts(ctx)
     health = await check(ctx)
     if health.healthy:
         return health
@@ -184,3 +200,79 @@ async def watchdog(ctx: Context) -> Health:
             last.at = now
     ctx.wake()
     return health
+
+
+# Who reads the staff chat: counted at start-up and daily (jobs.staff_chat), and compared with
+# the registered staff, since everyone in the chat reads every alert.
+STAFF_CHAT = "staff-chat"
+# staff hear of a crowded chat at most this often, unless more people join it
+CROWD_EVERY = dt.timedelta(days=1)
+MemberCounter = Callable[[int], Awaitable[int]]
+
+
+async def _registered_staff(db: AsyncSession) -> int:
+    return int((await db.execute(select(func.count()).select_from(StaffMember))).scalar_one())
+
+
+async def _staff_chat_crowd(ctx: Context) -> tuple[int, int] | None:
+    """(members, registered staff) when the last count of the staff chat found more members
+    than registered staff and the bot, else None."""
+    async with ctx.db() as db:
+        row = await db.get(Heartbeat, STAFF_CHAT)
+        if row is None or row.detail.get("chat_id") != ctx.clinic.staff_chat_id:
+            return None
+        members = int(row.detail.get("members", 0))
+        staff = await _registered_staff(db)
+    return (members, staff) if members > staff + 1 else None
+
+
+async def check_staff_chat(ctx: Context, count_members: MemberCounter) -> int | None:
+    """Counts the staff chat's members (the bot is one) and keeps the count for `aftercare
+    status`; when there are more than the registered staff and the bot, tells the staff chat
+    (at most daily, or again when more join). Returns the count (None: no staff chat)."""
+    chat_id = ctx.clinic.staff_chat_id
+    if chat_id is None:
+        return None
+    members = await count_members(chat_id)
+    try:
+        told = await _record_staff_chat(ctx, chat_id, members)
+    except IntegrityError:
+        return members  # another process starting at the same moment recorded it
+    if told:
+        ctx.wake()
+    return members
+
+
+async def _record_staff_chat(ctx: Context, chat_id: int, members: int) -> bool:
+    """Keeps the count; queues the notice when it is due. True: staff are told."""
+    now = ctx.now()
+    async with ctx.db.begin() as db:
+        row = await db.get(Heartbeat, STAFF_CHAT, with_for_update=True)
+        last = dict(row.detail) if row is not None else {}
+        staff = await _registered_staff(db)
+        detail: dict[str, object] = {"chat_id": chat_id, "members": members}
+        told = False
+        if members > staff + 1:
+            warned_at = last.get("warned_at")
+            warned = dt.datetime.fromisoformat(warned_at) if isinstance(warned_at, str) else None
+            grew = members > int(last.get("warned_members", 0))
+            if warned is None or now - warned >= CROWD_EVERY or grew:
+                text = ctx.i18n.t(
+                    ctx.clinic.staff_language,
+                    "⚠️ Everyone in this chat reads every alert, with patients' names and what "
+                    "they wrote. Members of this chat: {members} (the bot included); registered "
+                    "staff: {staff}. Please remove anyone who should not read alerts, or register "
+                    "them with aftercare staff add.",
+                    members=members,
+                    staff=staff,
+                )
+                queue_staff_notice(db, ctx, None, "staff-chat-crowd", text, now)
+                detail |= {"warned_at": now.isoformat(), "warned_members": members}
+                told = True
+            else:
+                detail |= {k: last[k] for k in ("warned_at", "warned_members") if k in last}
+        if row is None:
+            db.add(Heartbeat(name=STAFF_CHAT, at=now, detail=detail))
+        else:
+            row.at, row.detail = now, detail
+    return told

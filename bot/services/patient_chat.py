@@ -9,13 +9,9 @@ import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import update
-
-from bot.db import queries
+from bot.db import checkin_queries, queries
 from bot.db.models import (
     Audience,
-    Checkin,
-    CheckinStatus,
     MessageStatus,
     Patient,
     PatientStatus,
@@ -66,11 +62,7 @@ async def stop(ctx: Context, telegram_user_id: int) -> tuple[Change, Patient | N
         for row in await queries.messages_for_patient(db, patient.id):
             if row.status == MessageStatus.PENDING and row.audience == Audience.PATIENT:
                 row.status, row.last_error = MessageStatus.CANCELLED, STOPPED_REASON
-        await db.execute(
-            update(Checkin)
-            .where(Checkin.patient_id == patient.id, Checkin.status == CheckinStatus.OPEN)
-            .values(status=CheckinStatus.CLOSED, closed_at=now, close_reason=STOPPED_REASON)
-        )
+        await checkin_queries.close_open(db, patient.id, now, STOPPED_REASON)
         text = ctx.i18n.t(
             ctx.clinic.staff_language,
             "Patient {name} ({ref}) stopped the aftercare messages with /stop.",
@@ -122,13 +114,16 @@ async def note_contact(ctx: Context, telegram_user_id: int) -> Patient | None:
     return patient
 
 
-async def set_language(ctx: Context, telegram_user_id: int, lang: str) -> Patient | None:
-    """`/language`: the patient's choice, from now on for every message."""
+async def set_language(
+    ctx: Context, telegram_user_id: int, lang: str, patient_id: int
+) -> Patient | None:
+    """`/language`: the patient's choice, from now on for every message. `patient_id` is whom
+    the button was made for: a press by anyone else changes nothing (None)."""
     if lang not in ctx.i18n.languages:
         return None
     async with ctx.db.begin() as db:
         patient = await queries.patient_by_telegram(db, telegram_user_id)
-        if patient is None:
+        if patient is None or patient.id != patient_id:
             return None
         patient.language, patient.is_language_set = lang, True
         queries.add_audit(
@@ -142,14 +137,18 @@ async def set_language(ctx: Context, telegram_user_id: int, lang: str) -> Patien
     return patient
 
 
-async def set_timezone(ctx: Context, telegram_user_id: int, zone: str) -> Patient | None:
-    """`/timezone`: a new zone, and what is unsent planned again in it."""
+async def set_timezone(
+    ctx: Context, telegram_user_id: int, zone: str, patient_id: int
+) -> Patient | None:
+    """`/timezone`: a new zone, and what is unsent planned again in it. `patient_id` is whom
+    the button was made for: checked in the same transaction as the change, so a press by
+    anyone else changes nothing (None)."""
     if zone not in zoneinfo.available_timezones():
         return None
     now = ctx.now()
     async with ctx.db.begin() as db:
         patient = await queries.patient_by_telegram(db, telegram_user_id)
-        if patient is None:
+        if patient is None or patient.id != patient_id:
             return None
         if patient.timezone != zone:
             patient.timezone = zone

@@ -26,14 +26,14 @@ from bot.services import checkins, outbox
 from bot.services.checkins import Screen
 from bot.services.context import Context
 from bot.services.escalations.wording import (
-    TEXT_LIMIT,
     _st,
+    one_word,
     patient_message_head,
     patient_words_head,
     reply_hint,
     set_apart,
-    text_units,
 )
+from bot.services.outbox import TEXT_LIMIT, Styled, units
 
 # Messages of one patient within this time of the first become one staff message. Counted from
 # the first, so that a long burst still reaches staff every few seconds (20 messages in 10 s
@@ -115,6 +115,26 @@ async def pass_on(ctx: Context, telegram_user_id: int, message: PatientMessage) 
     return Passed(is_told, question)
 
 
+def contact_line(ctx: Context, lang: str) -> str:
+    """How to reach the clinic, and the emergency number: on every answer that matters."""
+    clinic = ctx.clinic
+    if clinic.phone:
+        return ctx.i18n.t(
+            lang,
+            "If something worries you, call {clinic} on {phone}. "
+            "In an emergency, call {emergency}.",
+            clinic=clinic.name,
+            phone=clinic.phone,
+            emergency=clinic.emergency_number,
+        )
+    return ctx.i18n.t(
+        lang,
+        "If something worries you, contact {clinic}. In an emergency, call {emergency}.",
+        clinic=clinic.name,
+        emergency=clinic.emergency_number,
+    )
+
+
 def answer_expected(ctx: Context, patient: Patient, now: dt.datetime) -> str:
     """When the patient can expect an answer: by the clinic's opening hours when they are set
     (AFTERCARE_OPENING_HOURS), in the patient's own time zone."""
@@ -144,23 +164,25 @@ async def _gather(
     now: dt.datetime,
 ) -> tuple[int, dt.datetime, bool]:
     """The staff message these words go in: the one queued in the last GATHER_FOR if they still
-    fit, or a new one due GATHER_FOR from now. Returns its id, its due time, and whether it is
-    new."""
+    fit in one message, or a new one due GATHER_FOR from now (in parts, if even alone they are
+    longer than Telegram takes). Returns its id, its due time, and whether it is new."""
     if escalation is not None:
         kind = MessageKind.PATIENT_WORDS
         head, tail = patient_words_head(ctx, escalation, patient), ""
     else:
         kind = MessageKind.PATIENT_MESSAGE
         head, tail = patient_message_head(ctx, patient), "\n" + reply_hint(ctx)
-    line = _line(ctx, message, TEXT_LIMIT - text_units(f"{head}\n{tail}"))
+    line = _line(ctx, message)
     escalation_id = escalation.id if escalation is not None else None
     queued = await escalation_queries.words_to_join(
         db, patient.id, kind, escalation_id, now - GATHER_FOR
     )
     if queued is not None and queued.body is not None and queued.body.endswith(tail):
-        joined = f"{queued.body[: len(queued.body) - len(tail)]}\n{line}{tail}"
-        if text_units(joined) <= TEXT_LIMIT and await escalation_queries.join_words(
-            db, queued.id, queued.body, joined
+        before = outbox.styled(queued)
+        kept = Styled(before.text[: len(before.text) - len(tail)], before.entities)
+        joined = kept + "\n" + line + tail
+        if units(joined.text) <= TEXT_LIMIT and await escalation_queries.join_words(
+            db, queued.id, queued.body, joined.text, outbox.encode_entities(joined.entities)
         ):
             return queued.id, queued.due_at, False
     about = f"{escalation.id}" if escalation is not None else f"{patient.id}"
@@ -168,27 +190,28 @@ async def _gather(
         kind,
         ctx.clinic.staff_chat_id,
         f"{kind}:{about}",
-        f"{head}\n{line}{tail}",
+        head + "\n" + line + tail,
         now,
         patient_id=patient.id,
         escalation_id=escalation_id,
+        # should it never reach the staff chat, the patient is told
+        origin=(message.chat_id, message.message_id),
     )
     row = outbox.queue(db, dataclasses.replace(item, due_at=now + GATHER_FOR), now)
     await db.flush()
     return row.id, row.due_at, True
 
 
-def _line(ctx: Context, message: PatientMessage, room: int) -> str:
+def _line(ctx: Context, message: PatientMessage) -> Styled:
     """One message as staff read it: what it carries, then its words set apart."""
-    parts = []
+    lines: list[Styled | str] = []
     if message.media is not None:
         icon, label = MEDIA_LABELS[message.media]
-        said = _st(ctx, label, emoji=set_apart(ctx, message.emoji or "?", 40))
-        parts.append(f"{icon} {said}".strip())
-    if message.text or not parts:
-        used = sum(text_units(p) + 1 for p in parts)
-        parts.append(set_apart(ctx, message.text or "", room - used))
-    return "\n".join(parts)
+        said = _st(ctx, label, emoji=one_word(message.emoji or "?"))
+        lines.append(f"{icon} {said}".strip())
+    if message.text or not lines:
+        lines.append(set_apart(message.text or ""))
+    return Styled.lines(lines)
 
 
 def _queue_copy(
@@ -210,6 +233,7 @@ def _queue_copy(
         now,
         patient_id=patient.id,
         escalation_id=escalation.id if escalation is not None else None,
+        origin=(message.chat_id, message.message_id),
     )
     copy = dataclasses.replace(
         item,

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 # Inline buttons: rows of (label, callback data).
 Buttons = list[list[tuple[str, str]]]
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A Telegram message entity: a span of the text shown differently (a patient's words as a
+    blockquote). Offset and length in UTF-16 code units, as Telegram counts them."""
+
+    type: str
+    offset: int
+    length: int
 
 
 class Sender(Protocol):
@@ -19,9 +31,10 @@ class Sender(Protocol):
         buttons: Buttons | None = None,
         photo: str | None = None,
         reply_to: int | None = None,
+        entities: Sequence[Entity] = (),
     ) -> int:
         """Returns Telegram's message id. With `photo` (a Telegram file id) the text is its
-        caption."""
+        caption, and `entities` the caption's."""
         ...
 
     async def copy(

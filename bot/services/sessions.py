@@ -16,6 +16,7 @@ from bot.errors import BadInput, NotFound
 from bot.services import courses, outbox
 from bot.services.context import Context
 from bot.services.courses import CoursePlace
+from bot.services.inputs import check_date
 from bot.services.patients import find_patient
 from bot.services.planning import plan_course
 
@@ -34,9 +35,9 @@ class SessionPlan:
 def parse_local_time(text: str, zone: str) -> dt.datetime:
     """`2026-03-01 10:30` (the patient's local time) or an ISO time with an offset → aware UTC."""
     try:
-        when = dt.datetime.fromisoformat(text.strip())
+        when = check_date(dt.datetime.fromisoformat(text.strip()), text)
     except ValueError:
-        raise BadInput(f"{text!r} is not a date and time like 2026-03-01 10:30") from None
+        raise BadInput(f"{text[:40]!r} is not a date and time like 2026-03-01 10:30") from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=ZoneInfo(zone))
     return when.astimezone(dt.UTC)

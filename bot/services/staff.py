@@ -11,6 +11,7 @@ from bot.db import queries
 from bot.db.models import StaffMember, StaffRole
 from bot.errors import BadInput, NotFound
 from bot.services.context import Context
+from bot.services.inputs import check_name, check_telegram_user_id
 
 
 async def add_staff(
@@ -20,15 +21,15 @@ async def add_staff(
         staff_role = StaffRole(role)
     except ValueError:
         roles = ", ".join(r.value for r in StaffRole)
-        raise BadInput(f"unknown role {role!r} (use one of: {roles})") from None
-    if not name.strip():
-        raise BadInput("a staff member needs a name")
+        raise BadInput(f"unknown role {role[:30]!r} (use one of: {roles})") from None
+    name = check_name(name, "a staff member")
+    check_telegram_user_id(telegram_user_id)
     now = ctx.now()
     try:
         async with ctx.db.begin() as db:
             member = StaffMember(
                 telegram_user_id=telegram_user_id,
-                name=name.strip(),
+                name=name,
                 role=staff_role,
                 is_on_call=on_call,
                 created_at=now,
@@ -47,6 +48,7 @@ async def list_staff(ctx: Context) -> Sequence[StaffMember]:
 
 
 async def remove_staff(ctx: Context, telegram_user_id: int) -> StaffMember:
+    check_telegram_user_id(telegram_user_id)
     now = ctx.now()
     async with ctx.db.begin() as db:
         member = await queries.staff_by_telegram(db, telegram_user_id)

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -33,6 +33,8 @@ class Harness:
     opened: Any = None
     # set: the bot takes updates by webhook (run --webhook) instead of polling
     webhook: Webhook | None = None
+    # the staff chat's notices that a patient linked (one a join), left out of staff_chat()
+    link_notices: set[int] = field(default_factory=set)
 
     async def restart(self) -> None:
         """A new process on the same database: nothing carried over in memory."""
@@ -61,11 +63,16 @@ class Harness:
 
         link = await patients.create_invite(self.ctx, patient_ref)
         before = len(self.standin.sent_to(user_id))
+        staff_before = len(self.standin.sent_to(STAFF_CHAT))
         self.standin.send_text(user_id, f"/start {link.token}")
         consent = (await self.standin.wait_for_messages(user_id, before + 1))[-1]
         data = consent.buttons[0]["callback_data"]
         self.standin.press(user_id, consent.message_id, data)
         await self.standin.wait_for_messages(user_id, before + 2)
+        # staff are told that the patient linked (in the staff language)
+        notice = (await self.standin.wait_for_messages(STAFF_CHAT, staff_before + 1))[staff_before]
+        assert f"P{int(patient_ref):04d}" in (notice.text or ""), notice.text
+        self.link_notices.add(notice.message_id)
 
     async def settle(self, patient_ref: str | None = None, timeout: float = 10.0) -> None:
         """Waits until no message (of the patient) is mid-send: the outcome is written back."""
@@ -148,6 +155,13 @@ class Harness:
         await self.standin.wait_for(lambda: len(self.standin.callback_answers) > answers)
         await asyncio.sleep(0.05)  # the handler's edits and replies follow its answer
         return self.standin.callback_answers[-1]
+
+    def staff_chat(self) -> list[SentMessage]:
+        """The staff chat's messages, less the notices that a patient linked (each join makes
+        one): what a test about alerts and notices looks at."""
+        return [
+            m for m in self.standin.sent_to(STAFF_CHAT) if m.message_id not in self.link_notices
+        ]
 
     def latest(self, chat_id: int) -> SentMessage:
         """The chat's newest message as it is now (edits included)."""

@@ -13,7 +13,7 @@ from bot.db.models import Escalation
 from bot.domain.triage import Level
 from bot.services import patients, sessions
 from tests.conftest import T0
-from tests.e2e.conftest import PATIENT, STAFF_CHAT, Harness
+from tests.e2e.conftest import PATIENT, Harness
 
 # as patients type them: informal, without accents or with a typo
 WORDS = {
@@ -57,6 +57,6 @@ async def test_emergency_words_get_the_emergency_number_and_an_alert(
     async with h.ctx.db() as db:
         escalation = (await db.execute(select(Escalation))).scalar_one()
     assert escalation.level == Level.EMERGENCY
-    await h.standin.wait_for(lambda: bool(h.standin.sent_to(STAFF_CHAT)))
-    alert = h.standin.sent_to(STAFF_CHAT)[0]
+    await h.standin.wait_for(lambda: bool(h.staff_chat()))
+    alert = h.staff_chat()[0]
     assert alert.text is not None and alert.text.startswith("🚨 EMERGENCY")

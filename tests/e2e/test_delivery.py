@@ -17,7 +17,7 @@ from bot.db.models import (
 from bot.services import inbox, patients, sessions
 from telegram_standin import Fault
 from tests.bulk import add_due_messages
-from tests.e2e.conftest import PATIENT, STAFF_CHAT, Harness
+from tests.e2e.conftest import PATIENT, Harness
 
 
 async def planned_patient(h: Harness, hours_ago: float = 1.0) -> tuple[str, sessions.SessionPlan]:
@@ -42,7 +42,9 @@ async def test_retry_after_from_telegram_is_honoured_and_sent_once(harness: Harn
     h.standin.fail_next("sendMessage", Fault.retry_after(30), chat_id=PATIENT, count=1)
     row = await status_of(h, ref, "same-evening")
     await h.advance_to(row.due_at)
-    await h.standin.wait_for(lambda: len(h.standin.calls("sendMessage")) >= 4)
+    await h.standin.wait_for(
+        lambda: sum(c.get("chat_id") == PATIENT for c in h.standin.calls("sendMessage")) >= 4
+    )
     await h.settle(ref)
     row = await status_of(h, ref, "same-evening")
     assert (row.status, row.attempts, row.last_error) == (
@@ -107,9 +109,9 @@ async def test_a_blocked_patient_is_held_and_staff_are_told_once(harness: Harnes
     for step in ("same-evening", "sun-morning"):
         row = await status_of(h, ref, step)
         await h.advance_to(row.due_at)
-        await h.standin.wait_for(lambda: len(h.standin.sent_to(STAFF_CHAT)) >= 1)
+        await h.standin.wait_for(lambda: len(h.staff_chat()) >= 1)
         await h.settle(ref)
-    notices = h.standin.sent_to(STAFF_CHAT)
+    notices = h.staff_chat()
     assert len(notices) == 1 and "blocked the bot" in notices[0].text and "P0001" in notices[0].text
     view = await patients.show_patient(h.ctx, ref)
     assert view.patient.status == PatientStatus.UNREACHABLE

@@ -10,7 +10,7 @@ import pytest
 from bot.services import patients, sessions
 from bot.services.protocols import step_text
 from tests.conftest import T0
-from tests.e2e.conftest import STAFF_CHAT, Harness
+from tests.e2e.conftest import Harness
 
 LEE = 9300
 
@@ -125,8 +125,9 @@ async def test_staff_read_alerts_in_the_staff_language_with_the_patients_languag
         await h.tap(LEE, h.latest(LEE), i18n.t("ru", label))
     # the words answer the last question
     await h.reply_to(LEE, "Очень болит щека")
-    await h.standin.wait_for(lambda: len(h.standin.sent_to(STAFF_CHAT)) >= 1)
-    alert = h.standin.sent_to(STAFF_CHAT)[0].text
-    assert "«Очень болит щека»" in alert  # the patient's words as written
+    await h.standin.wait_for(lambda: len(h.staff_chat()) >= 1)
+    sent = h.staff_chat()[0]
+    alert = sent.text
+    assert sent.quoted() == ["Очень болит щека"]  # the patient's words as written, set apart
     assert i18n.name_of("ru", "fr", title=False) in alert  # their language, named in French
     assert i18n.t("fr", "Patient: {name} ({ref})", name="Lee Martin", ref="P0001") in alert

@@ -51,9 +51,11 @@ async def test_a_typed_question_reaches_the_staff_chat_and_the_patient_is_told(
     assert message.text is not None
     assert message.text.splitlines() == [
         f"💬 Anna Smith (P{int(ref):04d}) wrote in English:",
-        "«Can I put make-up on tomorrow?»",
+        "Can I put make-up on tomorrow?",
         "Reply to this message to write to the patient.",
     ]
+    # the patient's words set apart, as a blockquote
+    assert message.quoted() == ["Can I put make-up on tomorrow?"]
     assert message.at - asked_at < dt.timedelta(seconds=10)
     await h.standin.wait_for(lambda: bool(acknowledgements(h)))
     [told] = acknowledgements(h)
@@ -84,7 +86,7 @@ async def test_twenty_messages_in_ten_seconds_make_at_most_three_staff_messages(
     staff_texts = [m for m in h.standin.sent_to(STAFF_CHAT) if m.text and "wrote in" in m.text]
     assert 1 <= len(staff_texts) <= 3
     for word in words:
-        assert sum(f"«and {word}»" in (m.text or "") for m in staff_texts) == 1, word
+        assert sum(f"and {word}" in m.quoted() for m in staff_texts) == 1, word
     # in the order written
     together = "\n".join(m.text or "" for m in staff_texts)
     assert [together.index(word) for word in words] == sorted(together.index(w) for w in words)
@@ -104,7 +106,7 @@ async def test_a_voice_note_is_copied_to_the_staff_chat_after_its_introduction(
     source = next(e for e in h.standin.transcript if e.kind == "voice" and e.user_id == PATIENT)
     assert (call["chat_id"], call["from_chat_id"]) == (STAFF_CHAT, PATIENT)
     assert call["message_id"] == source.message_id
-    introduction, copy = h.standin.sent_to(STAFF_CHAT)
+    introduction, copy = h.staff_chat()
     assert introduction.text is not None and "🎤 a voice note (copied below)" in introduction.text
     assert (copy.method, copy.kind) == ("copyMessage", "voice")
     assert copy.params["reply_parameters"]["message_id"] == introduction.message_id

@@ -299,6 +299,8 @@ async def test_two_webhook_processes_share_fifty_updates_and_handle_each_once(
 
         return record
 
+    # fifty people who are not linked, each answered: above the strangers' usual 20 a minute
+    settings = settings.model_copy(update={"stranger_replies_per_minute": 100})
     try:
         async with running_bot(settings, real_time_limits=False, webhook=first) as h:
             h.runtime.application.add_handler(TypeHandler(Update, count("first")), group=-1)

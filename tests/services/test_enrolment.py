@@ -36,7 +36,7 @@ async def test_invite_token_is_long_stored_hashed_and_expires(ctx: Context) -> N
 async def test_link_then_consent_binds_the_user_and_burns_the_token(ctx: Context) -> None:
     pid, token = await invited(ctx)
     opened = await enrolment.open_invite(ctx, token, USER)
-    assert opened.outcome == OpenOutcome.CONSENT_NEEDED and opened.patient_name == "Anna"
+    assert opened.outcome == OpenOutcome.CONSENT_NEEDED and opened.first_name == "Anna"
     async with ctx.db() as db:
         p = await db.get(Patient, pid)
         assert p is not None and p.telegram_user_id is None  # nothing bound before consent

@@ -39,14 +39,14 @@ async def test_a_zone_change_replans_what_is_unsent(ctx: Context) -> None:
     patient = await active_patient(ctx, USER, timezone="Europe/Paris")
     await with_session(ctx, patient, T0 + dt.timedelta(days=4))
     before = {r.step_key: r.due_at for r in await rows(ctx, patient.id)}
-    moved = await patient_chat.set_timezone(ctx, USER, "Asia/Tokyo")
+    moved = await patient_chat.set_timezone(ctx, USER, "Asia/Tokyo", patient.id)
     assert moved is not None and moved.timezone == "Asia/Tokyo"
     after = {r.step_key: r for r in await rows(ctx, patient.id)}
     # the sun tip goes out at 08:00 local, in Paris before and in Tokyo now
     assert before["sun-morning"] == dt.datetime(2026, 3, 7, 7, 0, tzinfo=dt.UTC)
     assert after["sun-morning"].due_at == dt.datetime(2026, 3, 6, 23, 0, tzinfo=dt.UTC)
     assert after["sun-morning"].status == MessageStatus.PENDING
-    assert await patient_chat.set_timezone(ctx, USER, "Mars/Olympus") is None
+    assert await patient_chat.set_timezone(ctx, USER, "Mars/Olympus", patient.id) is None
 
 
 async def test_staff_set_language_and_zone_from_the_command_line(ctx: Context) -> None:

@@ -26,7 +26,7 @@ from bot.errors import TransientDeliveryError
 from bot.services import checkins, escalations, patient_words, staff
 from bot.services.context import Context
 from bot.services.dispatch import Dispatcher
-from bot.services.escalations.wording import TEXT_LIMIT, text_units
+from bot.services.outbox import TEXT_LIMIT, styled, units
 from bot.services.patient_words import GATHER_FOR, TELL_AGAIN_AFTER, Media, PatientMessage
 from tests.conftest import T0
 from tests.fakes import FakeSender
@@ -76,14 +76,16 @@ async def test_a_question_with_no_alert_open_is_a_patient_wrote_message_a_few_se
     assert row.due_at == T0 + GATHER_FOR <= T0 + dt.timedelta(seconds=5)
     assert row.body == (
         f"💬 Anna Smith (P{patient.id:04d}) wrote in English:\n"
-        "«Can I put make-up on tomorrow?»\n"
+        "Can I put make-up on tomorrow?\n"
         "Reply to this message to write to the patient."
     )
+    assert styled(row).quoted() == ["Can I put make-up on tomorrow?"]
     assert "patient.wrote" in await actions(ctx)
     sender = FakeSender()
     await send_all(ctx, clock, Dispatcher(ctx, sender))
     [sent] = sender.to(STAFF_CHAT)
     assert sent.text == row.body and clock.now() == T0 + GATHER_FOR
+    assert sent.quoted() == ["Can I put make-up on tomorrow?"]
 
 
 async def test_twenty_messages_in_ten_seconds_make_three_staff_messages_with_every_word(
@@ -102,7 +104,8 @@ async def test_twenty_messages_in_ten_seconds_make_three_staff_messages_with_eve
     await send_all(ctx, clock, d)
     texts = [s.text for s in sender.to(STAFF_CHAT)]
     assert len(texts) == 3
-    assert all(sum(f"«word{i:02d}»" in t for t in texts) == 1 for i in range(20))
+    quoted = [s.quoted() for s in sender.to(STAFF_CHAT)]
+    assert all(sum(f"word{i:02d}" in q for q in quoted) == 1 for i in range(20))
     # in the order written, and the patient was told once
     assert "".join(texts).index("word00") < "".join(texts).index("word19")
     assert told == [True] + [False] * 19
@@ -119,8 +122,8 @@ async def test_words_go_in_a_new_message_once_a_dispatcher_has_claimed_the_first
     clock.advance(dt.timedelta(seconds=1))
     await patient_words.pass_on(ctx, USER, said("second"))
     first, second = await staff_rows(ctx, MessageKind.PATIENT_MESSAGE)
-    assert "«first»" in (first.body or "") and "second" not in (first.body or "")
-    assert "«second»" in (second.body or "") and second.status == MessageStatus.PENDING
+    assert styled(first).quoted() == ["first"] and "second" not in (first.body or "")
+    assert styled(second).quoted() == ["second"] and second.status == MessageStatus.PENDING
 
 
 async def test_the_window_is_counted_from_the_first_message(
@@ -131,7 +134,7 @@ async def test_the_window_is_counted_from_the_first_message(
         await patient_words.pass_on(ctx, USER, said(text))
         clock.advance(GATHER_FOR / 2)
     first, second = await staff_rows(ctx, MessageKind.PATIENT_MESSAGE)
-    assert "«one»\n«two»\n" in (first.body or "") and "three" in (second.body or "")
+    assert styled(first).quoted() == ["one", "two"] and styled(second).quoted() == ["three"]
 
 
 async def test_the_patient_is_told_again_only_after_a_quiet_while(
@@ -161,12 +164,13 @@ async def test_a_voice_note_is_copied_after_the_words_that_introduce_it_as_a_rep
     assert [(c.copy_from_chat_id, c.follows_id) for c in copies] == [(USER, words.id)] * 2
     assert copies[0].copy_message_id == voice.message_id
     assert words.body is not None and words.body.splitlines()[1:-1] == [
-        "«listen to this»",
+        "listen to this",
         "🎤 a voice note (copied below)",
         "📹 a video message (copied below)",
-        "«and this»",
-        "a sticker: «👍»",
+        "and this",
+        "a sticker: 👍",
     ]
+    assert styled(words).quoted() == ["listen to this", "and this"]
     # the staff chat fails for the words a while: the copies wait for them
     down = True
     sender = FakeSender(
@@ -201,8 +205,9 @@ async def test_under_an_open_alert_words_and_copies_are_threaded_under_it(
     assert words.escalation_id is not None
     assert words.body == (
         f"Anna Smith (P{patient.id:04d}) wrote in English, about alert #{words.escalation_id}:\n"
-        "«It is getting worse»\n📷 a photo (copied below)"
+        "It is getting worse\n📷 a photo (copied below)"
     )
+    assert styled(words).quoted() == ["It is getting worse"]
     before = len(sender.sent)
     await send_all(ctx, clock, d)
     relayed, photo = sender.sent[before:]
@@ -230,21 +235,24 @@ async def open_alert(ctx: Context, patient: Patient) -> None:
         await escalations.raise_for(db, ctx, patient, None, report, None, ctx.now())
 
 
-async def test_a_long_or_tricky_text_is_cleaned_and_cut_to_fit_one_message(
+async def test_a_long_or_tricky_text_is_cleaned_and_kept_whole_in_parts(
     ctx: Context, clock: FrozenClock
 ) -> None:
     await active_patient(ctx, USER)
-    long = "🙂" + "x" * 10_000
+    long = "🙂" + "x" * 5_000 + " end"
     await patient_words.pass_on(ctx, USER, said("evil\u202eright-to-left\u200b\x00 text"))
     await patient_words.pass_on(ctx, USER, said(long))
-    first, second = await staff_rows(ctx, MessageKind.PATIENT_MESSAGE)
-    assert "«evilright-to-left text»" in (first.body or "")
-    body = second.body or ""
-    assert text_units(body) <= TEXT_LIMIT and text_units(body) > TEXT_LIMIT - 100
-    assert "…» (cut: too long for one message)\nReply to this message" in body
+    first, *parts = await staff_rows(ctx, MessageKind.PATIENT_MESSAGE)
+    assert styled(first).quoted() == ["evilright-to-left text"]
+    # the long one does not fit with the first: a message of its own, in two parts
+    assert len(parts) == 2 and parts[1].follows_id == parts[0].id
+    assert all(units(p.body or "") <= TEXT_LIMIT for p in parts)
+    assert "".join(q for p in parts for q in styled(p).quoted()) == long
     sender = FakeSender()
     await send_all(ctx, clock, Dispatcher(ctx, sender))
-    assert len(sender.to(STAFF_CHAT)) == 2
+    sent = sender.to(STAFF_CHAT)
+    assert len(sent) == 3 and sent[2].reply_to == sent[1].message_id
+    assert sent[2].text.endswith("Reply to this message to write to the patient.")
 
 
 async def test_an_open_question_is_shown_again_with_the_acknowledgement(
@@ -276,9 +284,11 @@ async def test_a_staff_reply_to_a_patient_wrote_message_goes_to_the_patient_and_
     assert await escalations.staff_reply(ctx, NURSE, 424242, "to nothing") is None
     for replied, words in ((text, "Not for a week."), (copy, "Nor the sauna.")):
         done = await escalations.staff_reply(ctx, NURSE, replied.message_id, words)
-        assert done is not None and done.text == "Sent to Anna Smith."
+        # told once it was sent
+        assert done is not None and done.text == "" and done.refusal is None
         await send_all(ctx, clock, d)
         assert sender.to(USER)[-1].text == f"Message from Clinique Test:\n{words}"
+        assert sender.to(STAFF_CHAT)[-1].text == "Sent to Anna Smith."
     done_actions = await actions(ctx)
     assert done_actions.count("patient.reply") == 2 and "patient.reply.refused" in done_actions
     async with ctx.db() as db:

@@ -15,7 +15,7 @@ from bot.domain.checkin import CheckinStage, Refusal, advance
 from bot.domain.triage import Assessment, Level
 from bot.services import buttons, escalations
 from bot.services.checkins.closer import queue_closer_watch
-from bot.services.checkins.opening import joined, start_for, step_of
+from bot.services.checkins.opening import joined, past_limit, start_for, step_of
 from bot.services.checkins.state import answers_of, report_of, store, stored_report
 from bot.services.checkins.wording import (
     REFUSALS,
@@ -103,14 +103,14 @@ async def _replay(
         return reply
     if checkin.status != CheckinStatus.COMPLETE or checkin.last_update_id != update_id:
         return Reply(replayed=True)
-    level = await checkin_queries.report_level(db, checkin.id)
-    if level is None:
+    report = await checkin_queries.report_of_checkin(db, checkin.id)
+    if report is None:
         return Reply(replayed=True)
     current = report_of(checkin)
     lang = patient.language
     return Reply(
         edit=Screen(summary(ctx, lang, current)),
-        send=[Screen(advice(ctx, lang, Assessment(level, ()), current))],
+        send=[Screen(advice(ctx, lang, Assessment(report.level, ()), current))],
         replayed=True,
     )
 
@@ -128,20 +128,24 @@ async def write(
         checkin = await checkin_queries.open_checkin(db, patient.id)
         if checkin is None:
             return None
+        cut = past_limit(ctx, patient, checkin.note, text)
         if checkin.stage != CheckinStage.NOTE:
             if checkin.stage == CheckinStage.OVERALL and checkin.step_key is None:
                 # they wrote first and we asked: keep their words with the report
                 checkin.note = joined(checkin.note, text)
                 checkin.photo_file_id = checkin.photo_file_id or photo
+            else:
+                cut = []
             asked = await step_of(db, ctx, checkin)
             return Reply(
-                send=[nudge(ctx, patient.language), question(ctx, checkin, patient, asked)]
+                send=[*cut, nudge(ctx, patient.language), question(ctx, checkin, patient, asked)]
             )
         checkin.note = joined(checkin.note, text)
         checkin.photo_file_id = checkin.photo_file_id or photo
         checkin.stage = CheckinStage.DONE
         reply = await complete(db, ctx, checkin, patient, now, edit_question=False)
         reply.answered = True
+        reply.send += cut
         return reply
 
 

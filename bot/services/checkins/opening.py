@@ -15,6 +15,10 @@ from bot.services.checkins.closer import step_for
 from bot.services.checkins.wording import Reply, Screen, question
 from bot.services.context import Context
 
+# A patient's words kept with a check-in's report, whole up to this many characters (a message
+# is at most 4,096: five long ones); the alert carries them all, in several staff messages if
+# need be. Past it the rest is left out and the patient is told.
+NOTE_LIMIT = 20_000
 # A check-in the patient starts themselves stays open this long without an answer
 # (docs/clinical.md#check-in-answer-times).
 PATIENT_CHECKIN_TTL = dt.timedelta(hours=12)
@@ -118,7 +122,8 @@ async def start_for(
     """A check-in the patient starts, about their latest session."""
     checkin = await open_started(db, patient, now)
     checkin.note, checkin.photo_file_id = joined(None, note), photo
-    return Reply(send=[question(ctx, checkin, patient)], checkin_id=checkin.id)
+    cut = past_limit(ctx, patient, None, note)
+    return Reply(send=[*cut, question(ctx, checkin, patient)], checkin_id=checkin.id)
 
 
 async def open_started(db: AsyncSession, patient: Patient, now: dt.datetime) -> Checkin:
@@ -145,7 +150,23 @@ async def attach_message(ctx: Context, checkin_id: int, message_id: int) -> None
 
 
 def joined(old: str | None, new: str | None) -> str | None:
+    """The check-in's note with the patient's new words after the earlier ones, every word
+    kept up to NOTE_LIMIT characters."""
     if not new:
         return old
-    # long texts are kept, within reason: a note is read by a nurse, not archived
-    return (f"{old}\n{new}" if old else new)[:2000]
+    return (f"{old}\n{new}" if old else new)[:NOTE_LIMIT]
+
+
+def past_limit(ctx: Context, patient: Patient, old: str | None, new: str | None) -> list[Screen]:
+    """What the patient is told when their new words do not all fit in the note (`joined`
+    keeps the beginning); nothing when they fit."""
+    if not new or len(f"{old}\n{new}" if old else new) <= NOTE_LIMIT:
+        return []
+    text = ctx.i18n.t(
+        patient.language,
+        "This is more than I can keep with one check-in, so {clinic} will read only the "
+        "beginning. If the rest matters, please send it again once the check-in is done, or "
+        "call the clinic.",
+        clinic=ctx.clinic.name,
+    )
+    return [Screen(text)]

@@ -10,7 +10,7 @@ import logging
 from bot.db import checkin_queries, queries
 from bot.domain.triage import FLAGS, Assessment, Severity
 from bot.services.checkins.answering import complete, raise_now
-from bot.services.checkins.opening import joined, open_started
+from bot.services.checkins.opening import joined, open_started, past_limit
 from bot.services.checkins.state import report_of
 from bot.services.checkins.wording import Reply, Screen, advice
 from bot.services.context import Context
@@ -51,6 +51,7 @@ async def report_words(
                 severities = {**checkin.severities}
                 severities[symptom] = max(int(severity), int(severities.get(symptom, 0)))
                 checkin.severities = severities
+        cut = past_limit(ctx, patient, checkin.note, text)
         checkin.note = joined(checkin.note, text)
         checkin.photo_file_id = checkin.photo_file_id or photo
         queries.add_audit(
@@ -64,11 +65,13 @@ async def report_words(
         )
         if started:
             # nothing else to ask first: the report is complete with what they wrote
-            return await complete(db, ctx, checkin, patient, now, edit_question=False)
+            reply = await complete(db, ctx, checkin, patient, now, edit_question=False)
+            reply.send += cut
+            return reply
         told = await raise_now(db, ctx, checkin, patient, now)
         if told is None:
             # this level was alerted already; the answer is given again all the same: someone
             # writing it twice must read it twice
             assessment = Assessment(found.level, ())
             told = Screen(advice(ctx, patient.language, assessment, report_of(checkin)))
-        return Reply(send=[told])
+        return Reply(send=[told, *cut])

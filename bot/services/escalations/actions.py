@@ -30,7 +30,8 @@ class Refusal(enum.StrEnum):
 
 @dataclass(frozen=True)
 class StaffAction:
-    """What a staff press led to: a line for the chat, or a refusal; and buttons to show."""
+    """What a staff press led to: a line for the chat ("" when the answer comes later, through
+    the outbox), or a refusal; and buttons to show."""
 
     text: str
     refusal: Refusal | None = None
@@ -159,9 +160,12 @@ async def resolve(
         )
 
 
-async def attach_note_prompt(ctx: Context, escalation_id: int, message_id: int) -> None:
-    """The staff-chat message asking for the resolution note: a reply to it is the note."""
+async def attach_note_prompt(
+    ctx: Context, escalation_id: int, chat_id: int, message_id: int
+) -> None:
+    """The message asking for the resolution note, in the staff chat or a staff member's
+    private chat: a reply to it (that message of that chat) is the note."""
     async with ctx.db.begin() as db:
         escalation = await db.get(Escalation, escalation_id)
         if escalation is not None:
-            escalation.note_message_id = message_id
+            escalation.note_chat_id, escalation.note_message_id = chat_id, message_id

@@ -19,6 +19,7 @@ from bot.db.models import (
 from bot.services import courses, outbox
 from bot.services.context import Context
 from bot.services.escalations.wording import alert_buttons, alert_text, photo_caption, update_head
+from bot.services.outbox import Styled
 from bot.services.ports import Buttons
 
 
@@ -27,14 +28,15 @@ def queue_to_staff(
     ctx: Context,
     escalation: Escalation,
     kind: MessageKind,
-    text: str,
+    text: str | Styled,
     now: dt.datetime,
     *,
     chat_id: int | None = None,
     buttons: Buttons | None = None,
     photo: str | None = None,
 ) -> None:
-    """A message about the escalation, to the staff chat unless `chat_id` says whom."""
+    """A message about the escalation, to the staff chat unless `chat_id` says whom; an alert
+    goes before other messages by its level."""
     outbox.queue(
         db,
         outbox.to_staff(
@@ -47,6 +49,7 @@ def queue_to_staff(
             escalation_id=escalation.id,
             buttons=buttons,
             photo_file_id=photo,
+            level=escalation.level,
         ),
         now,
     )

@@ -9,7 +9,7 @@ import datetime as dt
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import escalation_queries, queries
-from bot.db.models import Escalation, MessageKind, Patient
+from bot.db.models import Escalation, MessageKind, Patient, PatientStatus
 from bot.services import outbox
 from bot.services.context import Context
 from bot.services.escalations.actions import StaffAction, not_staff
@@ -17,15 +17,27 @@ from bot.services.escalations.wording import _st
 
 
 async def staff_reply(
-    ctx: Context, telegram_user_id: int, reply_to_message_id: int, text: str
+    ctx: Context,
+    telegram_user_id: int,
+    reply_to_message_id: int,
+    text: str,
+    *,
+    chat_id: int | None = None,
+    message_id: int | None = None,
 ) -> StaffAction | None:
-    """A staff member replied in the staff chat: to an alert or to what a patient wrote (it
-    goes to the patient as a message from the clinic), or to a resolution (it is the note).
-    None: not about an alert or a patient."""
+    """A staff member replied, in `chat_id` (the staff chat unless said), to message
+    `reply_to_message_id` of that chat: to an alert or to what a patient wrote (it goes to the
+    patient as a message from the clinic), or to a resolution prompt (it is the note). Messages
+    are matched by chat and id: ids are per chat. None: not about an alert or a patient.
+
+    A message to the patient is queued: the staff member is told in the outbox's time whether
+    it was delivered ("Sent to …", or why not), as a reply to their message `message_id`."""
     now = ctx.now()
-    chat = ctx.clinic.staff_chat_id
+    chat = ctx.clinic.staff_chat_id if chat_id is None else chat_id
+    if chat is None:
+        return None
     async with ctx.db.begin() as db:
-        noted = await escalation_queries.with_note_prompt(db, reply_to_message_id)
+        noted = await escalation_queries.with_note_prompt(db, chat, reply_to_message_id)
         alert = await escalation_queries.staff_message_about_alert(db, chat, reply_to_message_id)
         wrote = None
         if noted is None and alert is None:
@@ -46,7 +58,7 @@ async def staff_reply(
             )
             return not_staff(ctx)
         if noted is not None:
-            noted.note = text[:2000]
+            noted.note = text
             queries.add_audit(
                 db, now, f"staff:{member.id}", "escalation.note", f"escalation:{noted.id}"
             )
@@ -58,17 +70,24 @@ async def staff_reply(
         patient = await db.get(Patient, patient_id) if patient_id is not None else None
         if patient is None:
             return None
-        _to_patient(db, ctx, patient, escalation, text, now)
+        _to_patient(db, ctx, patient, escalation, text, now, (chat, message_id))
         if escalation is not None:
             action, subject = "escalation.message_patient", f"escalation:{escalation.id}"
         else:
             action, subject = "patient.reply", f"patient:{patient.id}"
         queries.add_audit(db, now, f"staff:{member.id}", action, subject)
     ctx.wake()
-    return StaffAction(
-        _st(ctx, "Sent to {name}.", name=patient.name),
-        escalation_id=escalation.id if escalation else None,
-    )
+    held = ""
+    if patient.status != PatientStatus.ACTIVE:
+        # stopped, paused or blocked the bot: their messages wait, and so would "Sent to"
+        held = _st(
+            ctx,
+            "{name} cannot receive messages now (stopped, paused or blocked the bot): yours "
+            "is kept and goes out if they come back.",
+            name=patient.name,
+        )
+    # "Sent to …" only once it was: the dispatcher tells them (bot.services.dispatch)
+    return StaffAction(held, escalation_id=escalation.id if escalation else None)
 
 
 def _to_patient(
@@ -78,8 +97,10 @@ def _to_patient(
     escalation: Escalation | None,
     text: str,
     now: dt.datetime,
+    origin: tuple[int, int | None],
 ) -> None:
-    """Staff words to the patient, headed as a message from the clinic."""
+    """Staff words to the patient, headed as a message from the clinic; in parts when longer
+    than Telegram takes."""
     body = ctx.i18n.t(patient.language, "Message from {clinic}:", clinic=ctx.clinic.name)
     about = f"{escalation.id}" if escalation is not None else f"patient:{patient.id}"
     outbox.queue(
@@ -92,6 +113,7 @@ def _to_patient(
             now,
             now + outbox.NOTICE_USEFUL_FOR,
             escalation_id=escalation.id if escalation else None,
+            origin=origin,
         ),
         now,
     )

@@ -19,6 +19,7 @@ from bot.i18n import N_
 from bot.services import buttons
 from bot.services.context import Context
 from bot.services.notices import patient_ref
+from bot.services.outbox import Styled, units
 from bot.services.ports import Buttons
 from bot.services.vocabulary import (
     FLAG_DESCRIPTIONS,
@@ -75,11 +76,11 @@ def alert_text(
     previous: Report | None,
     now: dt.datetime,
     course: str | None = None,
-) -> str:
+) -> Styled:
     """`course`: the session's place in its course ("session 2 of the course"), if worth saying."""
     lang = staff_lang(ctx)
     i18n = ctx.i18n
-    lines = [
+    lines: list[Styled | str] = [
         f"{LEVEL_ICONS.get(escalation.level, '')} {i18n.t(lang, LEVEL_LABELS[escalation.level])}"
         f" — " + _st(ctx, "alert #{id}", id=escalation.id),
         _st(ctx, "Patient: {name} ({ref})", name=patient.name, ref=patient_ref(patient)),
@@ -117,19 +118,13 @@ def alert_text(
     reasons = [reason_text(i18n, lang, r) for r in report.reasons]
     lines.append(_st(ctx, "Why: {list}", list="; ".join(reasons)))
     if report.note:
-        # the patient's own words, as written but for characters that could restyle the alert
-        lines.append(
-            _st(
-                ctx,
-                "Patient wrote in {language}: «{text}»",
-                language=ctx.i18n.name_of(patient.language, lang, title=False),
-                text=_HIDDEN.sub("", report.note).strip(),
-            )
-        )
+        language = ctx.i18n.name_of(patient.language, lang, title=False)
+        lines.append(_st(ctx, "Patient wrote in {language}:", language=language))
+        lines.append(set_apart(report.note))
     if report.photo_file_id:
         lines.append(_st(ctx, "Photo below."))
     lines.append(_st(ctx, "Reply to this message to write to the patient."))
-    return "\n".join(lines)
+    return Styled.lines(lines)
 
 
 def update_head(ctx: Context, escalation: Escalation, *, is_worse: bool) -> str:
@@ -149,33 +144,33 @@ def photo_caption(ctx: Context, escalation: Escalation, patient: Patient) -> str
     )
 
 
-# Telegram's limit for a message's text, counted here in UTF-16 code units (never fewer than
-# Telegram's own count), so that a patient's long text is cut, never refused.
-TEXT_LIMIT = 4096
 # Characters that would let a patient's words restyle the staff message around them: controls
 # other than tabs and line breaks, bidirectional marks, overrides and isolates, zero-width ones.
 _HIDDEN = re.compile(
     "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
 )
+_SPACES = re.compile(r"\s+")
 
 
-def text_units(text: str) -> int:
-    """A text's length as Telegram limits it."""
-    return len(text.encode("utf-16-le")) // 2
+def clean(text: str) -> str:
+    """A patient's words without the characters that could restyle what is around them."""
+    return _HIDDEN.sub("", text).strip()
 
 
-def set_apart(ctx: Context, text: str, room: int = TEXT_LIMIT) -> str:
-    """A patient's words as staff read them: hidden characters removed, quoted, and cut with a
-    marker to take at most `room` of the staff message."""
-    clean = _HIDDEN.sub("", text).strip()
-    quoted = f"«{clean}»"
-    if text_units(quoted) <= room:
-        return quoted
-    mark = " " + _st(ctx, "(cut: too long for one message)")
-    keep = max(room - text_units("«…»" + mark), 0)
+def set_apart(text: str) -> Styled:
+    """A patient's words as staff read them: cleaned, and set apart as a blockquote, so that no
+    line of theirs can pass for one of the bot's ("Why: none", "✅ Alert #1 resolved by …").
+    Kept whole: the outbox splits a long message into parts."""
+    return Styled.quote(clean(text) or "…")
+
+
+def one_word(text: str, room: int = 16) -> str:
+    """A sticker's emoji (chosen from Telegram's, not typed) within a line of the bot's: cleaned,
+    on one line, and short."""
+    word = _SPACES.sub("", clean(text))
     # a surrogate pair cut in half is dropped by the decoder
-    head = clean.encode("utf-16-le")[: 2 * keep].decode("utf-16-le", errors="ignore")
-    return f"«{head}…»{mark}"
+    cut = word.encode("utf-16-le")[: 2 * room].decode("utf-16-le", errors="ignore")
+    return cut if units(cut) == units(word) else cut + "…"
 
 
 def patient_words_head(ctx: Context, escalation: Escalation, patient: Patient) -> str:
